@@ -1,0 +1,342 @@
+"""Conversations and messages: the operations both the REST API and the sockets perform.
+
+Each operation commits its rows and returns the events to publish; callers publish them
+(``events.publish`` in sync code, after commit; ``await events.apublish`` in consumers).
+Keeping both transports on these functions is what makes their events identical.
+
+The visitor's message path is kept to three queries (ownership-checked update, insert,
+unread count) whatever the number of agents and tabs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Subquery
+from django.utils import timezone
+
+from . import conf, events
+from .models import Attachment, Contact, Conversation, Message
+
+
+class ChatError(Exception):
+    """A refused chat operation; ``status``/``type``/``field`` become the API or socket error."""
+
+    status = 400
+    type = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(ChatError):
+    """Unknown, or not the caller's: the two are indistinguishable on purpose."""
+
+    status = 404
+    type = "not_found"
+
+
+@dataclass
+class Result:
+    message: Message
+    created: bool
+    events: list[events.Event] = field(default_factory=list)
+
+
+def validate_body(body: Any, *, allow_empty: bool = False) -> str:
+    if not isinstance(body, str):
+        raise ChatError("body must be a string.", field="body")
+    body = body.strip()
+    if not body and not allow_empty:
+        raise ChatError("body may not be empty.", field="body")
+    limit = conf.get("MAX_MESSAGE_LENGTH")
+    if len(body) > limit:
+        raise ChatError(f"body is longer than {limit} characters.", field="body")
+    return body
+
+
+def validate_client_id(client_id: Any) -> str:
+    if client_id in (None, ""):
+        return ""
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        raise ChatError("client_id must be a string of at most 64 characters.",
+                        field="client_id")
+    return client_id
+
+
+# ---------------------------------------------------------------- reading
+
+
+def conversations_for_contact(contact: Contact):
+    return Conversation.objects.filter(contact=contact)
+
+
+def get_conversation_for_contact(contact: Contact, conversation_id: Any) -> Conversation:
+    try:
+        return Conversation.objects.get(pk=int(conversation_id), contact=contact)
+    except (Conversation.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such conversation.", field="conversation") from None
+
+
+def messages_after(contact: Contact, after_id: int, *, limit: int | None = None) -> list[Message]:
+    """Everything the contact missed after ``after_id``, in server-id order (resume)."""
+    limit = limit or conf.get("RESUME_LIMIT")
+    return list(
+        Message.objects.filter(contact=contact, id__gt=after_id)
+        .select_related("sender_user", "contact")
+        .prefetch_related("attachments")
+        .order_by("id")[:limit]
+    )
+
+
+def unread_for_contact(contact: Contact) -> dict[int, int]:
+    """Per conversation: agent messages newer than what the contact has read."""
+    rows = (
+        Message.objects.filter(
+            contact=contact,
+            sender_kind=Message.Sender.AGENT,
+            id__gt=F("conversation__contact_last_read_id"),
+        )
+        .values_list("conversation_id")
+        .annotate(n=Count("id"))
+    )
+    return {conversation_id: n for conversation_id, n in rows}
+
+
+def unread_for_agents(conversation_id: int) -> int:
+    last_read = Conversation.objects.filter(pk=conversation_id).values("agent_last_read_id")
+    return Message.objects.filter(
+        conversation_id=conversation_id,
+        sender_kind=Message.Sender.CONTACT,
+        id__gt=Subquery(last_read[:1]),
+    ).count()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def start_conversation(
+    contact: Contact, *, custom_attributes: dict[str, Any] | None = None
+) -> tuple[Conversation, list[events.Event]]:
+    conversation = Conversation.objects.create(
+        widget_id=contact.widget_id, contact=contact, custom_attributes=custom_attributes or {}
+    )
+    payload_visitor = {"conversation": events.conversation_payload(conversation)}
+    payload_agent = {
+        "conversation": events.conversation_payload(conversation, for_agent=True),
+        "contact": events.contact_payload(contact),
+    }
+    return conversation, [
+        events.Event(events.contact_group(contact.pk), events.CONVERSATION_CREATED,
+                     payload_visitor),
+        events.Event(events.agents_group(contact.widget_id), events.CONVERSATION_CREATED,
+                     payload_agent),
+    ]
+
+
+def post_contact_message(
+    contact: Contact,
+    conversation_id: int,
+    body: str,
+    *,
+    client_id: str = "",
+    attachments: Sequence[Attachment] = (),
+) -> Result:
+    """A visitor's message. Idempotent by ``client_id``; 3 queries on the happy path."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # The ownership check is the update itself: no row, not the caller's.
+            updated = Conversation.objects.filter(pk=conversation_id, contact=contact).update(
+                last_message_at=now, updated_at=now, status=Conversation.Status.OPEN
+            )
+            if not updated:
+                raise NotFound("No such conversation.", field="conversation")
+            message = Message.objects.create(
+                conversation_id=conversation_id,
+                contact=contact,
+                sender_kind=Message.Sender.CONTACT,
+                body=body,
+                client_id=client_id,
+                created_at=now,
+            )
+            if attachments:
+                Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(
+                    message=message
+                )
+    except IntegrityError:
+        if not client_id:
+            raise
+        return Result(_existing(contact, client_id, Message.Sender.CONTACT), created=False)
+    message.contact = contact
+    payload = {
+        "conversationId": conversation_id,
+        "message": events.message_payload(
+            message, sender_name=contact.display_name, attachments=attachments
+        ),
+    }
+    agent_unread = unread_for_agents(conversation_id)
+    return Result(
+        message,
+        created=True,
+        events=[
+            events.Event(events.contact_group(contact.pk), events.MESSAGE_CREATED, payload),
+            events.Event(events.agents_group(contact.widget_id), events.MESSAGE_CREATED, payload),
+            events.Event(
+                events.agents_group(contact.widget_id),
+                events.UNREAD,
+                {"change": {"conversationId": conversation_id, "count": agent_unread}},
+            ),
+        ],
+    )
+
+
+def post_agent_message(
+    agent: Any,
+    conversation: Conversation,
+    body: str,
+    *,
+    client_id: str = "",
+    attachments: Sequence[Attachment] = (),
+    sender_name: str | None = None,
+) -> Result:
+    """An agent's reply; the contact's tabs get the message and their new unread counts."""
+    from .adapter import get_adapter
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            Conversation.objects.filter(pk=conversation.pk).update(
+                last_message_at=now, updated_at=now
+            )
+            message = Message.objects.create(
+                conversation=conversation,
+                contact_id=conversation.contact_id,
+                sender_kind=Message.Sender.AGENT,
+                sender_user=agent,
+                body=body,
+                client_id=client_id,
+                created_at=now,
+            )
+            if attachments:
+                Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(
+                    message=message
+                )
+    except IntegrityError:
+        if not client_id:
+            raise
+        existing = Message.objects.get(
+            sender_user=agent, client_id=client_id, sender_kind=Message.Sender.AGENT
+        )
+        return Result(existing, created=False)
+    conversation.last_message_at = conversation.updated_at = now
+    name = sender_name or get_adapter().agent_display_name(agent)
+    payload = {
+        "conversationId": conversation.pk,
+        "message": events.message_payload(message, sender_name=name, attachments=attachments),
+    }
+    counts = unread_for_contact(conversation.contact)
+    contact_group = events.contact_group(conversation.contact_id)
+    return Result(
+        message,
+        created=True,
+        events=[
+            events.Event(contact_group, events.MESSAGE_CREATED, payload),
+            events.Event(events.agents_group(conversation.widget_id), events.MESSAGE_CREATED,
+                         payload),
+            events.Event(contact_group, events.UNREAD,
+                         events.unread_payload(counts, conversation.pk)),
+        ],
+    )
+
+
+def _existing(contact: Contact, client_id: str, sender_kind: str) -> Message:
+    return Message.objects.get(contact=contact, client_id=client_id, sender_kind=sender_kind)
+
+
+def mark_read_by_contact(
+    contact: Contact, conversation: Conversation, up_to: int | None = None
+) -> list[events.Event]:
+    """Move the contact's read pointer; tabs get new unread counts, agents a read receipt."""
+    last_id = up_to
+    if last_id is None:
+        last_id = (
+            Message.objects.filter(conversation=conversation).order_by("-id")
+            .values_list("id", flat=True).first() or 0
+        )
+    Conversation.objects.filter(pk=conversation.pk, contact_last_read_id__lt=last_id).update(
+        contact_last_read_id=last_id
+    )
+    counts = unread_for_contact(contact)
+    read = {"conversationId": conversation.pk, "reader": "contact", "lastReadId": last_id}
+    return [
+        events.Event(events.contact_group(contact.pk), events.UNREAD,
+                     events.unread_payload(counts, conversation.pk)),
+        events.Event(events.agents_group(conversation.widget_id), events.READ, read),
+    ]
+
+
+def mark_read_by_agent(conversation: Conversation, up_to: int | None = None) -> list[events.Event]:
+    last_id = up_to
+    if last_id is None:
+        last_id = (
+            Message.objects.filter(conversation=conversation).order_by("-id")
+            .values_list("id", flat=True).first() or 0
+        )
+    Conversation.objects.filter(pk=conversation.pk, agent_last_read_id__lt=last_id).update(
+        agent_last_read_id=last_id
+    )
+    read = {"conversationId": conversation.pk, "reader": "agent", "lastReadId": last_id}
+    return [
+        events.Event(events.contact_group(conversation.contact_id), events.READ, read),
+        events.Event(events.agents_group(conversation.widget_id), events.UNREAD,
+                     {"change": {"conversationId": conversation.pk, "count": 0}}),
+        events.Event(events.agents_group(conversation.widget_id), events.READ, read),
+    ]
+
+
+def update_conversation(conversation: Conversation, **changes: Any) -> list[events.Event]:
+    """Assign, close, reopen or describe; both sides hear ``conversation.updated``."""
+    for name, value in changes.items():
+        setattr(conversation, name, value)
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=[*changes, "updated_at"])
+    return [
+        events.Event(events.contact_group(conversation.contact_id), events.CONVERSATION_UPDATED,
+                     {"conversation": events.conversation_payload(conversation)}),
+        events.Event(events.agents_group(conversation.widget_id), events.CONVERSATION_UPDATED,
+                     {"conversation": events.conversation_payload(conversation, for_agent=True)}),
+    ]
+
+
+def agent_unread_counts(widget_id: int) -> dict[int, int]:
+    """Per open conversation of a widget: contact messages newer than the agents' pointer."""
+    rows = (
+        Message.objects.filter(
+            conversation__widget_id=widget_id,
+            sender_kind=Message.Sender.CONTACT,
+            id__gt=F("conversation__agent_last_read_id"),
+        )
+        .values_list("conversation_id")
+        .annotate(n=Count("id"))
+    )
+    return {conversation_id: n for conversation_id, n in rows}
+
+
+def typing_event(conversation: Conversation, *, by_agent: bool, name: str,
+                 typing: bool) -> list[events.Event]:
+    payload = {
+        "conversationId": conversation.pk,
+        "sender": {"kind": "agent" if by_agent else "contact", "name": name},
+        "typing": bool(typing),
+    }
+    group = (events.contact_group(conversation.contact_id) if by_agent
+             else events.agents_group(conversation.widget_id))
+    return [events.Event(group, events.TYPING, payload)]
+
+

@@ -1,0 +1,79 @@
+"""The app's settings: one ``CHATWIDGET`` dict merged over documented defaults.
+
+Read lazily and cached; the cache is cleared on ``setting_changed`` so that
+``override_settings(CHATWIDGET=...)`` works in tests. Every key is listed, with its
+meaning, in docs/settings.md.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: dict[str, Any] = {
+    # Identity
+    "COOKIE_NAME": "chatwidget",
+    "COOKIE_AGE": 60 * 60 * 24 * 365,
+    "COOKIE_DOMAIN": None,
+    "COOKIE_PATH": "/",
+    # None follows SESSION_COOKIE_SECURE, so the widget cookie is as safe as the login.
+    "COOKIE_SECURE": None,
+    "IDENTITY_VERIFICATION": True,
+    "MERGE_ON_IDENTIFY": True,
+    "ADAPTER": "chatwidget.adapter.ChatWidgetAdapter",
+    "DEFAULT_APP_ID": "default",
+    # Content limits
+    "MAX_MESSAGE_LENGTH": 5000,
+    "MAX_ATTACHMENT_SIZE": 10 * 1024 * 1024,
+    "MAX_ATTACHMENTS_PER_MESSAGE": 5,
+    "ATTACHMENT_TYPES": [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "application/zip",
+    ],
+    "MAX_ATTRIBUTES": 50,
+    "MAX_ATTRIBUTE_KEY_LENGTH": 64,
+    "MAX_ATTRIBUTE_VALUE_LENGTH": 1000,
+    # Realtime
+    "MAX_FRAME_SIZE": 64 * 1024,
+    "RATE_LIMIT_MESSAGES": 30,
+    "RATE_LIMIT_WINDOW": 10,
+    "RESUME_LIMIT": 500,
+    # Origins allowed to embed the widget cross-origin with a bearer token (in addition
+    # to each Widget's own allowed_origins).
+    "ALLOWED_ORIGINS": [],
+    # Pages per API list
+    "PAGE_SIZE": 50,
+}
+
+
+@cache
+def get_config() -> dict[str, Any]:
+    user = getattr(django_settings, "CHATWIDGET", None) or {}
+    unknown = set(user) - set(DEFAULTS)
+    config = {**DEFAULTS, **user}
+    config["_unknown"] = sorted(unknown)
+    return config
+
+
+def get(key: str) -> Any:
+    return get_config()[key]
+
+
+@receiver(setting_changed)
+def _reset_config(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"CHATWIDGET", "SESSION_COOKIE_SECURE"}:
+        get_config.cache_clear()
+
+
+def cookie_secure() -> bool:
+    value = get("COOKIE_SECURE")
+    return django_settings.SESSION_COOKIE_SECURE if value is None else bool(value)

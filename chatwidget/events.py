@@ -1,0 +1,224 @@
+"""THE catalogue of server events: their names, payload builders and delivery.
+
+REST views and consumers both go through here, so a message posted over REST and one
+sent over a socket produce identical events. The SDK mirrors the names in one table
+(static/chatwidget/chatwidget.js, ``SERVER_EVENTS``); docs/protocol.md documents them.
+
+Delivery is best-effort by design: messages are committed before they are published, so
+a channel-layer outage (Redis down) loses no data; clients recover through resume.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from .models import Attachment, Contact, Conversation, Message
+
+logger = logging.getLogger("chatwidget.events")
+
+# Server → client event types.
+MESSAGE_CREATED = "message.created"
+CONVERSATION_CREATED = "conversation.created"
+CONVERSATION_UPDATED = "conversation.updated"
+UNREAD = "unread"
+TYPING = "typing"
+READ = "read"
+LOGIN = "login"
+LOGOUT = "logout"
+CONTACT_UPDATED = "contact.updated"
+ERROR = "error"
+
+CATALOGUE = (
+    MESSAGE_CREATED,
+    CONVERSATION_CREATED,
+    CONVERSATION_UPDATED,
+    UNREAD,
+    TYPING,
+    READ,
+    LOGIN,
+    LOGOUT,
+    CONTACT_UPDATED,
+    ERROR,
+)
+
+# The channel-layer message type every consumer handles (method ``chatwidget_event``).
+LAYER_TYPE = "chatwidget.event"
+
+
+def contact_group(contact_id: int) -> str:
+    """All sockets of a contact: every tab on every device."""
+    return f"contact.{contact_id}"
+
+
+def token_group(token_id: int) -> str:
+    """All tabs of one browser (one widget token)."""
+    return f"token.{token_id}"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+def agents_group(widget_id: int) -> str:
+    return f"agents.{widget_id}"
+
+
+@dataclass(frozen=True)
+class Event:
+    group: str
+    type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def layer_message(self) -> dict[str, Any]:
+        return {"type": LAYER_TYPE, "event": self.type, "payload": self.payload}
+
+
+# ---------------------------------------------------------------- payload builders
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def attachment_payload(attachment: Attachment) -> dict[str, Any]:
+    from django.urls import reverse
+
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "url": reverse("chatwidget:attachment", args=[attachment.pk]),
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+    }
+
+
+def message_payload(
+    message: Message,
+    *,
+    sender_name: str | None = None,
+    attachments: Iterable[Attachment] | None = None,
+) -> dict[str, Any]:
+    """The wire shape of a message, identical for REST responses and socket events.
+
+    ``sender_name`` and ``attachments`` may be passed by callers that already hold them, so
+    the hot path does no extra query.
+    """
+    if attachments is None:
+        attachments = message.attachments.all()
+    if sender_name is None:
+        sender_name = message_sender_name(message)
+    return {
+        "id": message.pk,
+        "conversationId": message.conversation_id,
+        "clientId": message.client_id or None,
+        "body": message.body,
+        "sender": {"kind": message.sender_kind, "name": sender_name},
+        "attachments": [attachment_payload(a) for a in attachments],
+        "createdAt": timestamp(message.created_at),
+    }
+
+
+def message_sender_name(message: Message) -> str:
+    from .adapter import get_adapter
+
+    if message.sender_kind == "agent" and message.sender_user is not None:
+        return get_adapter().agent_display_name(message.sender_user)
+    if message.sender_kind == "contact":
+        return message.contact.display_name
+    return ""
+
+
+def conversation_payload(conversation: Conversation, *, for_agent: bool = False) -> dict[str, Any]:
+    """Conversation fields; agents also see the assignee and the contact id."""
+    data: dict[str, Any] = {
+        "conversationId": conversation.pk,
+        "status": conversation.status,
+        "ended": conversation.status == "closed",
+        "isInAssistantMode": False,
+        "customAttributes": conversation.custom_attributes,
+        "createdAt": timestamp(conversation.created_at),
+        "updatedAt": timestamp(conversation.updated_at),
+        "lastMessageAt": timestamp(conversation.last_message_at),
+    }
+    if for_agent:
+        data["contactId"] = conversation.contact_id
+        data["assigneeId"] = conversation.assignee_id
+    return data
+
+
+def contact_payload(contact: Contact) -> dict[str, Any]:
+    """What the visitor's own browser may know of its contact (no secrets, no token)."""
+    return {
+        "id": contact.pk,
+        "identified": contact.is_identified,
+        "email": contact.email or None,
+        "name": contact.name or None,
+        "externalId": contact.external_id,
+        "attributes": contact.attributes,
+    }
+
+
+def login_payload(contact: Contact) -> dict[str, Any]:
+    """Kustomer's onLogin shape."""
+    return {
+        "identified": contact.is_identified,
+        "email": contact.email or None,
+        "externalId": contact.external_id,
+        "customerId": str(contact.pk),
+    }
+
+
+def unread_payload(counts: dict[int, int], conversation_id: int | None) -> dict[str, Any]:
+    """Kustomer's onUnread shape: ``{total, change: {conversationId, count}}``."""
+    change = None
+    if conversation_id is not None:
+        change = {"conversationId": conversation_id, "count": counts.get(conversation_id, 0)}
+    return {
+        "total": sum(counts.values()),
+        "conversations": {str(k): v for k, v in counts.items()},
+        "change": change,
+    }
+
+
+# ---------------------------------------------------------------- delivery
+
+
+def publish(events: Iterable[Event]) -> None:
+    """Send events once the surrounding transaction commits (never for rolled-back data)."""
+    events = list(events)
+    if events:
+        transaction.on_commit(lambda: _send_now(events))
+
+
+def _send_now(events: list[Event]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for event in events:
+        try:
+            async_to_sync(layer.group_send)(event.group, event.layer_message())
+        except Exception:  # the layer is a delivery accelerator, never a source of truth
+            logger.warning("chatwidget: could not publish %s to %s", event.type, event.group,
+                           exc_info=True)
+
+
+async def apublish(events: Iterable[Event]) -> None:
+    """Async twin of :func:`publish` for consumers; call it after the data is committed."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for event in events:
+        try:
+            await layer.group_send(event.group, event.layer_message())
+        except Exception:
+            logger.warning("chatwidget: could not publish %s to %s", event.type, event.group,
+                           exc_info=True)

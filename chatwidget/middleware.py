@@ -1,0 +1,28 @@
+"""ChatWidgetMiddleware: keeps the widget cookie in step with the site login.
+
+Place it after ``AuthenticationMiddleware`` (system check ``chatwidget.E002``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+
+from .session import WidgetSession
+
+
+class ChatWidgetMiddleware:
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        session = request.chatwidget = WidgetSession(request)
+        session.enforce()
+        response = self.get_response(request)
+        session.enforce()
+        session.write_cookie(response)
+        return response
