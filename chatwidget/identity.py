@@ -153,11 +153,11 @@ def _switch(token: WidgetToken | None, target: Contact) -> IssuedToken:
         merge_contacts(token.contact, target)
         revoke_token(token, notify=False)
     issued = issue_token(target)
-    login = events.login_payload(target)
-    groups = [events.contact_group(target.pk)]
     if token is not None:
-        groups.append(events.token_group(token.pk))
-    events.publish(events.Event(group, events.LOGIN, login) for group in groups)
+        # The browser's other tabs still hold the old token's sockets: they switch too.
+        events.publish(
+            [events.Event(events.token_group(token.pk), events.LOGIN, events.login_payload(target))]
+        )
     return issued
 
 

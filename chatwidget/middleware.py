@@ -1,6 +1,6 @@
 """ChatWidgetMiddleware: keeps the widget cookie in step with the site login.
 
-Place it after ``AuthenticationMiddleware`` (system check ``chatwidget.E002``).
+Place it after ``AuthenticationMiddleware`` (system checks ``chatwidget.E003``/``E004``).
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
-"""Include with ``path("chatwidget/", include("chatwidget.urls"))``."""
+"""Include with ``path("chatwidget/", include("chatwidget.urls"))``.
+
+URL names live in the ``chatwidget`` namespace (``chatwidget:ping``, ``chatwidget:schema``,
+``chatwidget:attachment``...), so they never clash with the host project's.
+"""
 
 from django.urls import include, path
 
-from .api import views as api_views
+from .api.downloads import AttachmentDownloadView
 
 app_name = "chatwidget"
 
 urlpatterns = [
     path("api/", include("chatwidget.api.urls")),
-    path("attachments/<int:pk>/", api_views.AttachmentDownloadView.as_view(), name="attachment"),
+    path("attachments/<int:pk>/", AttachmentDownloadView.as_view(), name="attachment"),
 ]

@@ -10,14 +10,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chatwidget.routing import websocket_urlpatterns  # noqa: E402
+from chatwidget.security import WidgetOriginValidator  # noqa: E402
 
+# WidgetOriginValidator is Channels' AllowedHostsOriginValidator plus one door: a foreign
+# Origin may reach the visitor socket, which then admits only the widget's embed origins,
+# and only with a bearer token (chatwidget/security.py).
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": WidgetOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

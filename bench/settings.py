@@ -1,0 +1,22 @@
+"""The demo site's settings as the benchmark serves them.
+
+Everything the app does is unchanged; only what would distort a measurement differs:
+``DEBUG`` is off (Django would otherwise keep every SQL query in memory), the URLconf adds
+the bare view P3 compares against, and the per-socket message rate limit is lifted so the
+chat ladder measures capacity rather than the limiter.
+"""
+
+from project.settings import *  # noqa: F403
+
+DEBUG = False
+ROOT_URLCONF = "bench.urls"
+CHATWIDGET = {
+    **CHATWIDGET,  # noqa: F405
+    "RATE_LIMIT_MESSAGES": 1_000_000,
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"chatwidget": {"handlers": ["console"], "level": "WARNING"}},
+}

@@ -1,0 +1,55 @@
+"""CORS for cross-origin embeds: a widget on another site talks to the API with a bearer token.
+
+Only origins allowed to embed a widget (``Widget.allowed_origins`` or
+``CHATWIDGET["ALLOWED_ORIGINS"]``) are answered, and never with
+``Access-Control-Allow-Credentials``: a foreign page must not ride on the browser's cookies
+(the site login or the widget cookie), so it can only use a token it was given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from .. import conf, security
+from ..models import Widget
+
+ALLOWED_METHODS = "GET, POST, OPTIONS"
+ALLOWED_HEADERS = "Authorization, Content-Type"
+
+
+def allowed_cross_origin(request: HttpRequest) -> str | None:
+    """The request's ``Origin`` when it is a foreign origin allowed to embed a widget."""
+    origin = request.headers.get("Origin")
+    if not origin or security.is_site_origin(origin):
+        return None
+    allowed = list(conf.get("ALLOWED_ORIGINS"))
+    for origins in Widget.objects.values_list("allowed_origins", flat=True):
+        allowed.extend(origins or [])
+    return origin if security.origin_in(origin, allowed) else None
+
+
+def is_preflight(request: HttpRequest) -> bool:
+    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+
+
+class CrossOriginMixin:
+    """For the views an embed calls: answer preflights, label allowed responses."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if is_preflight(request):
+            # Preflights carry no credentials, so they must not reach authentication.
+            response: HttpResponseBase = HttpResponse(status=204)
+            origin = allowed_cross_origin(request)
+            if origin:
+                response["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+                response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+                response["Access-Control-Max-Age"] = "600"
+        else:
+            response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+            origin = allowed_cross_origin(request)
+        if origin:
+            response["Access-Control-Allow-Origin"] = origin
+        response.headers.setdefault("Vary", "Origin")
+        return response

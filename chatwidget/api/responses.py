@@ -1,0 +1,218 @@
+"""The shapes the API answers with, described for the OpenAPI schema.
+
+The payloads themselves are built by ``chatwidget.events`` (the same builders the sockets
+use); these serializers only document them, so keep them in step with ``events``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from .fields import AttributesField
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+_ERROR_MEANINGS = {
+    400: "Invalid input; `fields` names the offending fields.",
+    401: "No valid widget token: ping to get one.",
+    403: "Not allowed (CSRF token missing, not an agent, identity refused).",
+    404: "Unknown, or not the caller's: the two are indistinguishable.",
+    409: "The site login owns the chat identity.",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[code])
+            for code in codes}
+
+
+class ContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    identified = serializers.BooleanField()
+    email = serializers.CharField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    externalId = serializers.CharField(allow_null=True)
+    attributes = AttributesField()
+
+
+class AgentContactSerializer(ContactSerializer):
+    userId = serializers.IntegerField(allow_null=True)
+    displayName = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+    lastSeenAt = serializers.DateTimeField()
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    url = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+
+
+class SenderSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["contact", "agent", "system"])
+    name = serializers.CharField()
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversationId = serializers.IntegerField()
+    clientId = serializers.CharField(allow_null=True)
+    body = serializers.CharField(allow_blank=True)
+    sender = SenderSerializer()
+    attachments = AttachmentSerializer(many=True)
+    createdAt = serializers.DateTimeField()
+
+
+class ConversationSerializer(serializers.Serializer):
+    conversationId = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["open", "closed"])
+    ended = serializers.BooleanField()
+    isInAssistantMode = serializers.BooleanField()
+    customAttributes = AttributesField()
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+    lastMessageAt = serializers.DateTimeField(allow_null=True)
+
+
+class AgentConversationSerializer(ConversationSerializer):
+    contactId = serializers.IntegerField()
+    assigneeId = serializers.IntegerField(allow_null=True)
+
+
+class ConversationSummarySerializer(ConversationSerializer):
+    lastMessage = MessageSerializer(allow_null=True)
+    unread = serializers.IntegerField(help_text="Messages from the other side not yet read.")
+
+
+class ContactSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.CharField(allow_null=True)
+    identified = serializers.BooleanField()
+    externalId = serializers.CharField(allow_null=True)
+    userId = serializers.IntegerField(allow_null=True)
+
+
+class AgentConversationSummarySerializer(AgentConversationSerializer):
+    contact = ContactSummarySerializer()
+    lastMessage = MessageSerializer(allow_null=True)
+    unread = serializers.IntegerField(help_text="Contact messages no agent has read yet.")
+
+
+class UnreadChangeSerializer(serializers.Serializer):
+    conversationId = serializers.IntegerField()
+    count = serializers.IntegerField()
+
+
+class UnreadSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    conversations = serializers.DictField(child=serializers.IntegerField(),
+                                          help_text="Unread count per conversation id.")
+    change = UnreadChangeSerializer(allow_null=True)
+
+
+class WidgetConfigSerializer(serializers.Serializer):
+    app_id = serializers.CharField()
+    name = serializers.CharField()
+    greeting = serializers.CharField()
+    color = serializers.CharField()
+    ask_email = serializers.BooleanField()
+
+
+class LoginSerializer(serializers.Serializer):
+    identified = serializers.BooleanField()
+    email = serializers.CharField(allow_null=True)
+    externalId = serializers.CharField(allow_null=True)
+    customerId = serializers.CharField()
+
+
+_TOKEN_HELP = ("Only for bearer clients (cross-origin embeds): the widget token to send as "
+               "`Authorization: Bearer`. Never present for cookie clients.")
+
+
+class PingResponseSerializer(serializers.Serializer):
+    contact = ContactSerializer()
+    conversations = ConversationSummarySerializer(many=True)
+    unread = UnreadSerializer()
+    widget = WidgetConfigSerializer()
+    csrf_token = serializers.CharField(help_text="Send as X-CSRFToken on unsafe requests.")
+    last_message_id = serializers.IntegerField(help_text="Resume point for the socket.")
+    site_user = serializers.BooleanField(help_text="The site login owns the identity.")
+    token = serializers.CharField(required=False, help_text=_TOKEN_HELP)
+
+
+class IdentifyResponseSerializer(serializers.Serializer):
+    contact = ContactSerializer()
+    login = LoginSerializer()
+    token = serializers.CharField(required=False, help_text=_TOKEN_HELP)
+
+
+class ContactResponseSerializer(serializers.Serializer):
+    contact = ContactSerializer()
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+class ConversationListSerializer(serializers.Serializer):
+    results = ConversationSummarySerializer(many=True)
+
+
+class ConversationCreatedSerializer(serializers.Serializer):
+    conversation = ConversationSerializer()
+    message = MessageSerializer(allow_null=True)
+
+
+class ConversationResponseSerializer(serializers.Serializer):
+    conversation = ConversationSerializer()
+
+
+class AgentConversationResponseSerializer(serializers.Serializer):
+    conversation = AgentConversationSerializer()
+
+
+class MessageListSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    has_more = serializers.BooleanField()
+
+
+class MessageResponseSerializer(serializers.Serializer):
+    message = MessageSerializer()
+
+
+class UnreadResponseSerializer(serializers.Serializer):
+    unread = UnreadSerializer()
+
+
+class AgentUnreadSerializer(serializers.Serializer):
+    change = UnreadChangeSerializer()
+
+
+class AgentUnreadResponseSerializer(serializers.Serializer):
+    unread = AgentUnreadSerializer()
+
+
+class AgentConversationListSerializer(serializers.Serializer):
+    results = AgentConversationSummarySerializer(many=True)
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="Pass as `after` for the next page; null on the last one."
+    )
+
+
+class AgentContactDetailSerializer(serializers.Serializer):
+    contact = AgentContactSerializer()
+    conversations = AgentConversationSummarySerializer(many=True)

@@ -1,0 +1,146 @@
+"""What the API accepts: one serializer per request body or query string.
+
+Message bodies and client ids are checked by ``chat.validate_body`` and
+``chat.validate_client_id``, the same functions the sockets call, so both transports refuse
+exactly the same input. Response shapes are built by ``events`` (see ``responses.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .. import chat
+from .fields import AttributesField, StrictCharField, validate_attributes
+
+MAX_PAGE = 200
+
+
+class StrictEmailField(StrictCharField, serializers.EmailField):
+    pass
+
+
+def chat_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a ``chat`` validator inside ``Serializer.validate``, keeping its field name."""
+    try:
+        return check(*args, **kwargs)
+    except chat.ChatError as exc:
+        raise serializers.ValidationError({exc.field or "non_field_errors": [exc.message]}) from exc
+
+
+def merged_attributes(field: str, value: dict[str, Any], existing: dict[str, Any]) -> None:
+    """The attribute limits hold for the merged result, not only for one request."""
+    try:
+        validate_attributes(value, existing=existing)
+    except chat.ChatError as exc:
+        raise serializers.ValidationError({field: [exc.message]}) from exc
+
+
+# ---------------------------------------------------------------- visitor
+
+
+class PingSerializer(serializers.Serializer):
+    app_id = StrictCharField(required=False, allow_blank=True, max_length=64,
+                             help_text="The widget; the default one when omitted.")
+    transport = serializers.ChoiceField(
+        choices=["cookie", "bearer"], required=False,
+        help_text="`bearer` on a cross-origin embed's first ping (no cookie): the token is "
+                  "then returned in the body, to be sent as `Authorization: Bearer`.",
+    )
+
+
+class IdentifySerializer(serializers.Serializer):
+    external_id = StrictCharField(max_length=255)
+    user_hash = StrictCharField(
+        required=False, allow_blank=True, max_length=128,
+        help_text="hex(HMAC-SHA256(widget identity secret, external_id)), computed by the "
+                  "site's server.",
+    )
+    attributes = AttributesField(required=False)
+    email = StrictEmailField(required=False, allow_blank=True, max_length=254)
+    name = StrictCharField(required=False, allow_blank=True, max_length=200)
+
+
+class AttributesSerializer(serializers.Serializer):
+    attributes = AttributesField()
+    email = StrictEmailField(required=False, allow_blank=True, max_length=254)
+    name = StrictCharField(required=False, allow_blank=True, max_length=200)
+
+
+class ConversationCreateSerializer(serializers.Serializer):
+    body = StrictCharField(required=False, allow_null=True, allow_blank=True,
+                           trim_whitespace=False,
+                           help_text="A first message; none is posted when omitted.")
+    client_id = StrictCharField(required=False, allow_null=True, allow_blank=True,
+                                help_text="Makes the first message idempotent.")
+    custom_attributes = AttributesField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("body") is not None:
+            attrs["body"] = chat_checked(chat.validate_body, attrs["body"])
+        attrs["client_id"] = chat_checked(chat.validate_client_id, attrs.get("client_id"))
+        return attrs
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    body = StrictCharField(required=False, allow_blank=True, trim_whitespace=False,
+                           help_text="May be empty only when files are attached.")
+    client_id = StrictCharField(
+        required=False, allow_null=True, allow_blank=True,
+        help_text="Client-generated id: sending it again returns the original message.",
+    )
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), required=False,
+        help_text="multipart/form-data only; repeat the field for several files.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        files = attrs.get("files") or []
+        attrs["files"] = files
+        attrs["body"] = chat_checked(chat.validate_body, attrs.get("body", ""),
+                                     allow_empty=bool(files))
+        attrs["client_id"] = chat_checked(chat.validate_client_id, attrs.get("client_id"))
+        return attrs
+
+
+class DescribeSerializer(serializers.Serializer):
+    custom_attributes = AttributesField()
+
+
+class ReadSerializer(serializers.Serializer):
+    last_read_id = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0,
+        help_text="The newest message id seen; everything when omitted.",
+    )
+
+
+class MessagesQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(required=False, default=0, min_value=0,
+                                     help_text="Only messages with a larger id.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+
+
+# ---------------------------------------------------------------- agent
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee_id = serializers.IntegerField(allow_null=True,
+                                           help_text="An agent's user id, or null to unassign.")
+
+
+class AgentConversationsQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["open", "closed"], required=False)
+    assignee = serializers.CharField(required=False,
+                                     help_text="`me`, `none`, or an agent's user id.")
+    contact = serializers.IntegerField(required=False, min_value=1)
+    q = serializers.CharField(required=False, max_length=200,
+                              help_text="Text in the contact's name or email or a message.")
+    after = serializers.IntegerField(required=False, min_value=1,
+                                     help_text="The previous page's `next_after`.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+
+    def validate_assignee(self, value: str) -> str:
+        if value not in ("me", "none") and not value.isdigit():
+            raise serializers.ValidationError("Use me, none, or a user id.")
+        return value

@@ -1,0 +1,68 @@
+"""A conversation's thread, the same from both sides: list, send, read.
+
+The visitor and agent views differ only in who is asking and which ``chat`` function posts;
+the paging, validation, upload handling and response shapes live here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import attachments, chat, conf, events
+from ..models import Attachment, Conversation, Message
+from . import payloads
+from . import serializers as s
+from .base import validated
+
+Post = Callable[[dict[str, Any], list[Attachment]], chat.Result]
+
+
+def page_limit(value: int | None) -> int:
+    return value or min(conf.get("PAGE_SIZE"), s.MAX_PAGE)
+
+
+def clamp_read_pointer(conversation: Conversation, up_to: int | None) -> int | None:
+    """A read pointer past the newest message would hide future replies from the unread
+    count and send agents a false read receipt; pin it to a real message."""
+    if up_to is None:
+        return None
+    return (
+        Message.objects.filter(conversation=conversation, id__lte=up_to)
+        .order_by("-id").values_list("id", flat=True).first() or 0
+    )
+
+
+def unread_of(event_list: list[events.Event]) -> dict[str, Any]:
+    return next(e.payload for e in event_list if e.type == events.UNREAD)
+
+
+def list_messages(request: Request, conversation: Conversation) -> Response:
+    query = validated(s.MessagesQuerySerializer, request.query_params)
+    return Response(payloads.page_of_messages(
+        conversation.messages.all(), query["after"], page_limit(query.get("limit"))
+    ))
+
+
+def send_message(request: Request, conversation: Conversation, post: Post) -> Response:
+    """Validate everything, then store files and message together; 200 for a repeat."""
+    data = validated(s.MessageCreateSerializer, request.data)
+    uploads = attachments.check_uploads(data["files"])
+    result = attachments.post_with_attachments(
+        conversation, uploads, lambda stored: post(data, stored)
+    )
+    events.publish(result.events)
+    return Response({"message": payloads.created_message(result)},
+                    status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def read_up_to(request: Request, conversation: Conversation,
+               mark: Callable[[int | None], list[events.Event]]) -> Response:
+    up_to = validated(s.ReadSerializer, request.data).get("last_read_id")
+    published = mark(clamp_read_pointer(conversation, up_to))
+    events.publish(published)
+    return Response({"unread": unread_of(published)})

@@ -1,5 +1,0 @@
-from django.views import View
-
-
-class AttachmentDownloadView(View):
-    pass

@@ -1,0 +1,152 @@
+"""The agent socket, ``ws/chatwidget/agent/``: the inbox (or a bot) of one staff user.
+
+Authenticated by the Django session; only users the adapter calls agents get in. The
+socket hears every widget's agent events, so the inbox needs no per-thread subscription.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.auth import get_user
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from .. import chat, events, resume
+from ..adapter import get_adapter
+from ..models import Conversation, Widget
+from .base import ChatWidgetConsumer, CloseCode, bool_field, int_field
+
+
+class AgentConsumer(ChatWidgetConsumer):
+    frame_handlers = {
+        "resume": "resume",
+        "message.send": "message_send",
+        "typing": "typing",
+        "read": "read",
+        "ping": "ping",
+    }
+
+    async def connect(self) -> None:
+        self.agent: Any = None
+        if self.scope.get("chatwidget_cross_origin"):
+            # Agents work on the site itself; its session cookie is never honoured cross-site.
+            await self.close(code=int(CloseCode.FORBIDDEN))
+            return
+        user = self.scope.get("user")
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close_with(CloseCode.UNAUTHENTICATED)
+            return
+        self.agent = await self.load_agent(user.pk)
+        if self.agent is None:
+            await self.close_with(CloseCode.FORBIDDEN)
+            return
+        self.agent_name = get_adapter().agent_display_name(self.agent)
+        widget_ids = await self.widget_ids()
+        if not await self.join_all([events.agents_group(pk) for pk in widget_ids]):
+            return
+        await self.send_json({"type": "ready", "agent": {"id": self.agent.pk,
+                                                         "name": self.agent_name}})
+        raw = self.scope.get("query_string", b"").decode("latin1")
+        after = parse_qs(raw).get("after", [""])[-1]
+        if after.isdigit():
+            await self.replay(await self.load_replay(int(after), None))
+
+    def rate_key(self) -> tuple[str, Any]:
+        return ("agent", self.agent.pk)
+
+    async def revalidate(self) -> bool:
+        # Channels resolved scope["user"] once and caches the session it read; a logout
+        # since then only shows in a fresh read of the session.
+        session = self.scope.get("session")
+        key = getattr(session, "session_key", None)
+        if not key:
+            return False
+        fresh = import_module(settings.SESSION_ENGINE).SessionStore(key)
+        user = await get_user({**self.scope, "session": fresh})
+        return bool(user.is_authenticated and user.pk == self.agent.pk
+                    and await self.load_agent(user.pk) is not None)
+
+    # ------------------------------------------------------------ frames
+
+    async def resume(self, frame: dict[str, Any]) -> None:
+        after = int_field(frame, "after")
+        conversation_id = int_field(frame, "conversationId", required=False)
+        await self.replay(await self.load_replay(after, conversation_id))
+
+    async def message_send(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        body = chat.validate_body(frame.get("body"))
+        client_id = chat.validate_client_id(frame.get("clientId"))
+        published, ack = await self.post_message(conversation_id, body, client_id)
+        await self.send_json({"type": "message.ack", "clientId": client_id or None,
+                              "message": ack})
+        await events.apublish(published)
+
+    async def typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        typing = bool_field(frame, "typing", default=True)
+        conversation = await self.get_conversation(conversation_id)
+        await events.apublish(chat.typing_event(
+            conversation, by_agent=True, name=self.agent_name, typing=typing
+        ))
+
+    async def read(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        last_read_id = int_field(frame, "lastReadId", required=False)
+        await events.apublish(await self.mark_read(conversation_id, last_read_id))
+
+    # ------------------------------------------------------------ database
+
+    @database_sync_to_async
+    def load_agent(self, user_id: int) -> Any:
+        """A fresh user row (permissions change; scope["user"] is a lazy proxy), or None."""
+        user = get_user_model().objects.filter(pk=user_id).first()
+        return user if user is not None and get_adapter().is_agent(user) else None
+
+    @database_sync_to_async
+    def widget_ids(self) -> list[int]:
+        return list(Widget.objects.values_list("pk", flat=True))
+
+    @database_sync_to_async
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        try:
+            return Conversation.objects.select_related("contact").get(pk=conversation_id)
+        except Conversation.DoesNotExist:
+            raise chat.NotFound("No such conversation.", field="conversation") from None
+
+    @database_sync_to_async
+    def post_message(self, conversation_id: int, body: str,
+                     client_id: str) -> tuple[list[events.Event], dict[str, Any]]:
+        try:
+            conversation = Conversation.objects.select_related("contact").get(
+                pk=conversation_id
+            )
+        except Conversation.DoesNotExist:
+            raise chat.NotFound("No such conversation.", field="conversation") from None
+        result = chat.post_agent_message(self.agent, conversation, body, client_id=client_id,
+                                         sender_name=self.agent_name)
+        if not result.created:  # a repeated clientId: the original, and nothing to publish
+            return [], events.message_payload(result.message)
+        created = next(e for e in result.events if e.type == events.MESSAGE_CREATED)
+        return result.events, created.payload["message"]
+
+    @database_sync_to_async
+    def mark_read(self, conversation_id: int, last_read_id: int | None) -> list[events.Event]:
+        try:
+            conversation = Conversation.objects.get(pk=conversation_id)
+        except Conversation.DoesNotExist:
+            raise chat.NotFound("No such conversation.", field="conversation") from None
+        return chat.mark_read_by_agent(conversation, last_read_id)
+
+    @database_sync_to_async
+    def load_replay(self, after: int, conversation_id: int | None) -> resume.Replay:
+        return resume.for_agents(after, conversation_id=conversation_id)
+
+    @database_sync_to_async
+    def last_message_id(self) -> int:
+        return resume.last_id_for_agents()

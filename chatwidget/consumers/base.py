@@ -1,0 +1,271 @@
+"""What the visitor and agent sockets share: frames in, errors out, limits, group events.
+
+A consumer only translates: it decodes a frame, checks its fields, calls identity.py /
+chat.py in a small ``database_sync_to_async`` method, publishes the returned events and
+replies. Every refusal is an ``error`` frame with a documented code (docs/protocol.md);
+abuse closes the socket. Nothing a client sends can raise out of :meth:`receive`, so a bad
+frame never takes the socket (or its neighbours) down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from enum import IntEnum
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from .. import chat, conf, events, ratelimit
+
+logger = logging.getLogger("chatwidget.consumers")
+
+
+class CloseCode(IntEnum):
+    """Close codes a client acts on; docs/protocol.md lists what each asks of the client."""
+
+    LOGOUT = 4001  # this browser's identity ended: ping again without a token
+    LOGIN = 4002  # this browser switched identity: ping again, reconnect with the new token
+    TRY_AGAIN = 1013  # the channel layer is unreachable: reconnect with backoff
+    UNAUTHENTICATED = 4401  # no valid token / session: ping again (or log in) first
+    FORBIDDEN = 4403  # origin not allowed, or not an agent
+    RATE_LIMITED = 4408  # kept flooding after rate_limited errors
+    FRAME_TOO_LARGE = 4413  # kept sending oversized frames, or one far over the limit
+
+
+class FrameError(Exception):
+    """A frame the server refuses; becomes ``{"type": "error", "code", "message", "field"}``."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+# chat.py names fields as the REST API does; frames use the SDK's camelCase.
+_FRAME_FIELDS = {"client_id": "clientId", "conversation": "conversationId"}
+
+
+def int_field(frame: dict[str, Any], name: str, *, required: bool = True) -> int | None:
+    value = frame.get(name)
+    if value is None and not required:
+        return None
+    # JSON true is a Python int: refuse it explicitly.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise FrameError("invalid_field", f"{name} must be a non-negative integer.", field=name)
+    return value
+
+
+def bool_field(frame: dict[str, Any], name: str, *, default: bool) -> bool:
+    value = frame.get(name, default)
+    if not isinstance(value, bool):
+        raise FrameError("invalid_field", f"{name} must be true or false.", field=name)
+    return value
+
+
+def str_field(frame: dict[str, Any], name: str) -> str:
+    value = frame.get(name)
+    if not isinstance(value, str):
+        raise FrameError("invalid_field", f"{name} must be a string.", field=name)
+    return value
+
+
+def frame_size(text: str, limit: int) -> int:
+    """UTF-8 size, without encoding frames that cannot be over the limit anyway."""
+    if len(text) > limit or len(text) * 4 <= limit:
+        return len(text)
+    return len(text.encode())
+
+
+class ChatWidgetConsumer(AsyncJsonWebsocketConsumer):
+    """Frame decoding, validation errors, rate limits and group-event forwarding."""
+
+    # frame type → handler method name; each subclass lists what it accepts.
+    frame_handlers: dict[str, str] = {}
+    # Frame types counted against RATE_LIMIT_MESSAGES; all others share a wider budget.
+    message_frames = frozenset({"message.send"})
+    # Other frames (typing, read, resume, ping…) may come this many times more often.
+    other_frames_factor = 4
+    # rate_limited refusals per window before the socket is closed with 4408.
+    abuse_strikes = 10
+    # Oversized frames tolerated per socket; one over limit * this factor closes at once.
+    oversized_strikes = 2
+    oversized_close_factor = 4
+    # Channels fixes scope["user"] at connect and a lost logout push (Redis down) would
+    # leave a socket open: re-check the credential at most this often, on the next frame.
+    revalidate_every = 30.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.closing = False
+        self.oversized = 0
+        self.validated_at = time.monotonic()
+
+    # ------------------------------------------------------------ lifecycle helpers
+
+    async def join(self, group: str) -> None:
+        """Join a group and remember it, so disconnect leaves it (Channels' own ``groups``)."""
+        if group in self.groups:
+            return
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups.append(group)
+
+    async def join_all(self, groups: list[str]) -> bool:
+        """Join the groups, or close with 1013 when the channel layer is unreachable.
+
+        A socket without its groups would look connected yet hear nothing; closing makes
+        the client retry with backoff, and resume covers the gap.
+        """
+        try:
+            for group in groups:
+                await self.join(group)
+        except Exception:
+            logger.warning("chatwidget: channel layer unavailable, closing socket",
+                           exc_info=True)
+            await self.close_with(CloseCode.TRY_AGAIN)
+            return False
+        return True
+
+    async def close_with(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=int(code))
+
+    async def send_event(self, kind: str, payload: dict[str, Any]) -> None:
+        # The event name wins over any "type" key a payload might carry.
+        await self.send_json({**payload, "type": kind})
+
+    async def send_error(self, code: str, message: str, *, field: str | None = None,
+                         frame: dict[str, Any] | None = None, **extra: Any) -> None:
+        error: dict[str, Any] = {"type": events.ERROR, "code": code, "message": message}
+        if field:
+            error["field"] = field
+        # Lets the client settle the promise of the send that failed.
+        client_id = frame.get("clientId") if frame else None
+        if isinstance(client_id, str):
+            error["clientId"] = client_id
+        error.update(extra)
+        await self.send_json(error)
+
+    async def replay(self, replay: Any) -> None:
+        """Send a :class:`chatwidget.resume.Replay`, then ``resume.done``."""
+        for payload in replay.payloads:
+            await self.send_event(events.MESSAGE_CREATED, payload)
+        await self.send_json({"type": "resume.done", "lastId": replay.last_id,
+                              "more": replay.more})
+
+    # ------------------------------------------------------------ frames in
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                      **kwargs: Any) -> None:
+        if self.closing:
+            return
+        try:
+            await self.receive_text(text_data, bytes_data)
+        except Exception:
+            # A bug must cost one frame, not the socket: log it and tell the client.
+            logger.exception("chatwidget: error handling a socket frame")
+            if not self.closing:
+                await self.send_error("server_error", "The server could not handle this frame.")
+
+    async def receive_text(self, text_data: str | None, bytes_data: bytes | None) -> None:
+        if text_data is None:
+            await self.send_error("binary_not_supported", "Frames must be JSON text.")
+            return
+        limit = conf.get("MAX_FRAME_SIZE")
+        size = frame_size(text_data, limit)
+        if size > limit:
+            self.oversized += 1
+            far_over = size > limit * self.oversized_close_factor
+            if far_over or self.oversized > self.oversized_strikes:
+                await self.close_with(CloseCode.FRAME_TOO_LARGE)
+            else:
+                await self.send_error("frame_too_large",
+                                      f"Frames are limited to {limit} bytes.", limit=limit)
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_error("invalid_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict):
+            await self.send_error("invalid_json", "A frame must be a JSON object.")
+            return
+        kind = frame.get("type")
+        if not isinstance(kind, str):
+            await self.send_error("invalid_field", "type must be a string.", field="type")
+            return
+        await self.receive_frame(kind, frame)
+
+    async def receive_frame(self, kind: str, frame: dict[str, Any]) -> None:
+        handler = self.frame_handlers.get(kind)
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown frame type {kind[:50]!r}.",
+                              field="type")
+            return
+        if time.monotonic() - self.validated_at > self.revalidate_every:
+            if not await self.revalidate():
+                await self.close_with(CloseCode.UNAUTHENTICATED)
+                return
+            self.validated_at = time.monotonic()
+        if not await self.within_rate(kind, frame):
+            return
+        try:
+            await getattr(self, handler)(frame)
+        except FrameError as error:
+            await self.send_error(error.code, error.message, field=error.field, frame=frame)
+        except chat.ChatError as error:
+            code = "not_found" if isinstance(error, chat.NotFound) else "invalid_field"
+            field = _FRAME_FIELDS.get(error.field or "", error.field)
+            await self.send_error(code, error.message, field=field, frame=frame)
+
+    async def within_rate(self, kind: str, frame: dict[str, Any]) -> bool:
+        limit, window = conf.get("RATE_LIMIT_MESSAGES"), conf.get("RATE_LIMIT_WINDOW")
+        key = self.rate_key()
+        if kind in self.message_frames:
+            retry = ratelimit.frames.hit((key, "messages"), limit, window)
+        else:
+            retry = ratelimit.frames.hit((key, "frames"), limit * self.other_frames_factor,
+                                         window)
+        if retry is None:
+            return True
+        if ratelimit.frames.hit(("strikes", self.channel_name), self.abuse_strikes,
+                                window) is not None:
+            await self.close_with(CloseCode.RATE_LIMITED)
+            return False
+        await self.send_error("rate_limited", "Too many frames; slow down.", frame=frame,
+                              retryAfter=round(retry, 3))
+        return False
+
+    # ------------------------------------------------------------ group events out
+
+    async def chatwidget_event(self, message: dict[str, Any]) -> None:
+        """``events.LAYER_TYPE``: forward a catalogue event to the socket as-is."""
+        if not self.closing:
+            await self.send_event(message["event"], message.get("payload") or {})
+
+    # ------------------------------------------------------------ per-socket policy
+
+    def rate_key(self) -> tuple[str, Any]:
+        """Whose budget a frame spends: the contact (all its tabs) or the agent."""
+        raise NotImplementedError
+
+    async def revalidate(self) -> bool:
+        """Is the socket's credential still good? (One query, at most every 30 s.)"""
+        return True
+
+    async def ping(self, frame: dict[str, Any]) -> None:
+        # lastId lets a client notice live events it never got (pub/sub delivers at most
+        # once; a Redis restart drops what was in flight) and resume without reconnecting.
+        await self.send_json({"type": "pong", "lastId": await self.last_message_id()})
+
+    async def last_message_id(self) -> int:
+        raise NotImplementedError
+
+
+def cancel(task: asyncio.Task[Any] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()

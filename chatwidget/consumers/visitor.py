@@ -1,0 +1,235 @@
+"""The visitor socket, ``ws/chatwidget/``: one browser tab of one contact.
+
+Authenticated by the widget cookie, or, for cross-origin embeds, by a bearer token sent as
+the first frame (never in the URL: URLs end up in access logs). The socket hears its
+contact's events (all tabs, all devices) and its token's (this browser: login/logout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+
+from .. import chat, conf, events, identity, resume
+from ..models import Conversation, WidgetToken
+from ..security import embed_origin_allowed, header, is_site_origin
+from .base import ChatWidgetConsumer, CloseCode, bool_field, cancel, int_field
+
+# Conversations a socket has already proven it owns (typing and read need the row).
+_CONVERSATION_CACHE_SIZE = 32
+
+
+def query_params(scope: dict[str, Any]) -> dict[str, str]:
+    raw = scope.get("query_string", b"").decode("latin1")
+    return {key: values[-1] for key, values in parse_qs(raw).items()}
+
+
+def optional_int(value: str | None) -> int | None:
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+class VisitorConsumer(ChatWidgetConsumer):
+    frame_handlers = {
+        "auth": "auth_again",
+        "resume": "resume",
+        "message.send": "message_send",
+        "typing": "typing",
+        "read": "read",
+        "ping": "ping",
+    }
+    # A bearer socket that has not sent its token by then is closed (4401).
+    auth_timeout = 10.0
+
+    async def connect(self) -> None:
+        self.token: WidgetToken | None = None
+        self.contact = None
+        self.auth_task: asyncio.Task[None] | None = None
+        self.conversations: dict[int, Conversation] = {}
+        params = query_params(self.scope)
+        self.app_id = params.get("app_id") or None
+        self.resume_after = optional_int(params.get("after"))
+        self.origin = header(self.scope, b"origin")
+        self.cross_origin = self.scope.get("chatwidget_cross_origin")
+        if self.cross_origin is None:  # mounted without WidgetOriginValidator
+            self.cross_origin = not is_site_origin(self.origin)
+        self.embed_widget_id: int | None = None
+        if self.cross_origin:
+            widget = await self.get_embed_widget()
+            if widget is None or not embed_origin_allowed(widget, self.origin):
+                # Refused at the handshake: browsers learn nothing, not even a close code.
+                await self.close(code=int(CloseCode.FORBIDDEN))
+                return
+            self.embed_widget_id = widget.pk
+            await self.accept()
+            self.wait_for_auth()
+            return
+        # Same-site: the HttpOnly cookie. Cross-origin pages never get this far with it.
+        raw = self.scope.get("cookies", {}).get(conf.get("COOKIE_NAME"))
+        await self.accept()
+        if raw is None:
+            self.wait_for_auth()
+            return
+        await self.authenticate(raw)
+
+    async def disconnect(self, code: int) -> None:
+        cancel(self.auth_task)
+
+    # ------------------------------------------------------------ authentication
+
+    def wait_for_auth(self) -> None:
+        self.auth_task = asyncio.ensure_future(self.expire_auth())
+
+    async def expire_auth(self) -> None:
+        await asyncio.sleep(self.auth_timeout)
+        if self.token is None:
+            await self.close_with(CloseCode.UNAUTHENTICATED)
+
+    async def authenticate(self, raw: str) -> None:
+        token = await self.resolve(raw)
+        if self.closing:  # the auth deadline passed while the token was looked up
+            return
+        if token is None or not self.may_use(token):
+            await self.close_with(CloseCode.UNAUTHENTICATED)
+            return
+        cancel(self.auth_task)
+        self.token, self.contact = token, token.contact
+        groups = [events.contact_group(self.contact.pk), events.token_group(token.pk)]
+        if not await self.join_all(groups):
+            return
+        await self.send_json({"type": "ready", "contactId": self.contact.pk})
+        if self.resume_after is not None:
+            await self.replay(await self.load_replay(self.resume_after))
+
+    def may_use(self, token: WidgetToken) -> bool:
+        widget = token.contact.widget
+        if self.app_id is not None and widget.app_id != self.app_id:
+            return False
+        if self.embed_widget_id is not None and widget.pk != self.embed_widget_id:
+            return False
+        # The site login owns the identity: a token of another (or no) user is refused.
+        return identity.token_matches_user(token, self.scope.get("user"))
+
+    async def receive_frame(self, kind: str, frame: dict[str, Any]) -> None:
+        if self.token is None:
+            token = frame.get("token") if kind == "auth" else None
+            if not isinstance(token, str):
+                await self.close_with(CloseCode.UNAUTHENTICATED)
+                return
+            await self.authenticate(token)
+            return
+        await super().receive_frame(kind, frame)
+
+    async def auth_again(self, frame: dict[str, Any]) -> None:
+        await self.send_error("unknown_type", "auth is only valid as a socket's first frame.",
+                              field="type")
+
+    def rate_key(self) -> tuple[str, Any]:
+        return ("contact", self.contact.pk)
+
+    async def revalidate(self) -> bool:
+        return await self.token_active()
+
+    # ------------------------------------------------------------ group events
+
+    async def chatwidget_event(self, message: dict[str, Any]) -> None:
+        if self.closing:
+            return
+        kind = message["event"]
+        if kind == events.LOGOUT:
+            await self.send_event(kind, message.get("payload") or {})
+            await self.close_with(CloseCode.LOGOUT)
+        elif kind == events.LOGIN:
+            # Only this browser's switch (its token was rotated) concerns this tab; another
+            # device logging in to the same contact leaves this one as it is.
+            if not await self.token_active():
+                await self.send_event(kind, message.get("payload") or {})
+                await self.close_with(CloseCode.LOGIN)
+        else:
+            await super().chatwidget_event(message)
+
+    # ------------------------------------------------------------ frames
+
+    async def resume(self, frame: dict[str, Any]) -> None:
+        await self.replay(await self.load_replay(int_field(frame, "after")))
+
+    async def message_send(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        body = chat.validate_body(frame.get("body"))
+        client_id = chat.validate_client_id(frame.get("clientId"))
+        published, ack = await self.post_message(conversation_id, body, client_id)
+        await self.send_json({"type": "message.ack", "clientId": client_id or None,
+                              "message": ack})
+        await events.apublish(published)
+
+    async def typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        typing = bool_field(frame, "typing", default=True)
+        conversation = await self.get_conversation(conversation_id)
+        await events.apublish(chat.typing_event(
+            conversation, by_agent=False, name=self.contact.display_name, typing=typing
+        ))
+
+    async def read(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        last_read_id = int_field(frame, "lastReadId", required=False)
+        await events.apublish(await self.mark_read(conversation_id, last_read_id))
+
+    # ------------------------------------------------------------ database
+
+    @database_sync_to_async
+    def get_embed_widget(self) -> Any:
+        try:
+            return identity.get_widget(self.app_id)
+        except Exception:  # unknown app_id (DoesNotExist) or a malformed one
+            return None
+
+    @database_sync_to_async
+    def resolve(self, raw: str) -> WidgetToken | None:
+        token = identity.resolve_token(raw)
+        if token is not None:
+            identity.touch(token.contact)
+        return token
+
+    @database_sync_to_async
+    def token_active(self) -> bool:
+        return WidgetToken.objects.filter(pk=self.token.pk, revoked_at__isnull=True).exists()
+
+    @database_sync_to_async
+    def post_message(self, conversation_id: int, body: str,
+                     client_id: str) -> tuple[list[events.Event], dict[str, Any]]:
+        """The message path: only chat.post_contact_message's three queries."""
+        result = chat.post_contact_message(self.contact, conversation_id, body,
+                                           client_id=client_id)
+        if not result.created:  # a repeated clientId: the original, and nothing to publish
+            return [], events.message_payload(result.message)
+        created = next(e for e in result.events if e.type == events.MESSAGE_CREATED)
+        return result.events, created.payload["message"]
+
+    @database_sync_to_async
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        conversation = self.conversations.get(conversation_id)
+        if conversation is None:
+            conversation = chat.get_conversation_for_contact(self.contact, conversation_id)
+            if len(self.conversations) >= _CONVERSATION_CACHE_SIZE:
+                self.conversations.clear()
+            self.conversations[conversation_id] = conversation
+        return conversation
+
+    @database_sync_to_async
+    def mark_read(self, conversation_id: int, last_read_id: int | None) -> list[events.Event]:
+        conversation = chat.get_conversation_for_contact(self.contact, conversation_id)
+        return chat.mark_read_by_contact(self.contact, conversation, last_read_id)
+
+    @database_sync_to_async
+    def load_replay(self, after: int) -> resume.Replay:
+        return resume.for_contact(self.contact, after)
+
+    @database_sync_to_async
+    def last_message_id(self) -> int:
+        return resume.last_id_for_contact(self.contact)
+

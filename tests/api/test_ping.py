@@ -1,0 +1,136 @@
+"""ping: every load resolves the browser to a contact, and only bearer clients see a token."""
+
+from __future__ import annotations
+
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from chatwidget import identity
+from chatwidget.models import Contact, Widget
+
+from .helpers import API, assert_error, ping, send, start_conversation
+
+
+def test_first_ping_creates_an_anonymous_contact_behind_an_httponly_lax_cookie(visitor_client):
+    data = ping(visitor_client)
+
+    cookie = visitor_client.cookies["chatwidget"]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert data["contact"]["identified"] is False
+    assert Contact.objects.filter(pk=data["contact"]["id"], user=None).exists()
+
+
+def test_the_token_never_appears_in_a_cookie_clients_response_bodies(visitor_client):
+    first = visitor_client.post(f"{API}ping/", {}, format="json")
+    raw = visitor_client.cookies["chatwidget"].value
+    again = visitor_client.post(f"{API}ping/", {"transport": "bearer"}, format="json")
+    conversation = start_conversation(visitor_client)
+
+    for response in (first, again):
+        assert "token" not in response.json()
+        assert raw not in response.content.decode()
+    assert raw not in str(conversation)
+
+
+def test_ping_again_keeps_the_same_contact_and_reports_widget_and_resume_point(
+    visitor_client, widget
+):
+    first = ping(visitor_client)
+    created = start_conversation(visitor_client, "Where is my order?")
+    again = ping(visitor_client)
+
+    assert again["contact"]["id"] == first["contact"]["id"]
+    assert again["widget"] == {"app_id": widget.app_id, "name": widget.name,
+                               "greeting": widget.greeting, "color": widget.color,
+                               "ask_email": widget.ask_email}
+    assert again["last_message_id"] == created["message"]["id"]
+    assert first["last_message_id"] == 0
+    assert again["csrf_token"]
+    assert again["site_user"] is False
+    [conversation] = again["conversations"]
+    assert conversation["conversationId"] == created["conversation"]["conversationId"]
+    assert conversation["lastMessage"]["body"] == "Where is my order?"
+    assert conversation["unread"] == 0
+    assert again["unread"]["total"] == 0
+
+
+def test_unknown_app_id_is_a_404_naming_the_field(visitor_client):
+    response = visitor_client.post(f"{API}ping/", {"app_id": "nope"}, format="json")
+
+    assert_error(response, 404, "not_found", fields=["app_id"])
+    assert not Contact.objects.exists()
+
+
+def test_ping_with_an_ill_typed_app_id_is_a_400(visitor_client):
+    response = visitor_client.post(f"{API}ping/", {"app_id": 7}, format="json")
+
+    assert_error(response, 400, "invalid", fields=["app_id"])
+
+
+def test_a_second_widget_gets_its_own_contact(visitor_client, widget):
+    Widget.objects.create(app_id="shop", name="Shop")
+    default = ping(visitor_client)
+    shop = ping(visitor_client, app_id="shop")
+
+    assert shop["contact"]["id"] != default["contact"]["id"]
+    assert shop["widget"]["app_id"] == "shop"
+
+
+def test_a_logged_in_site_user_pings_as_their_own_contact(visitor_client, user):
+    visitor_client.force_login(user)
+    data = ping(visitor_client)
+
+    assert data["site_user"] is True
+    assert data["contact"]["identified"] is True
+    assert Contact.objects.get(pk=data["contact"]["id"]).user == user
+
+
+def test_cross_origin_embed_gets_its_token_in_the_body_and_no_cookie(db):
+    browser = APIClient()
+    data = ping(browser, transport="bearer")
+
+    assert data["token"]
+    assert "chatwidget" not in browser.cookies
+    other = APIClient(HTTP_AUTHORIZATION=f"Bearer {data['token']}")
+    again = ping(other)
+    assert again["contact"]["id"] == data["contact"]["id"]
+    assert again["token"] == data["token"]
+    assert "chatwidget" not in other.cookies
+
+
+def test_bearer_clients_use_the_api_without_csrf(db):
+    token = ping(APIClient(), transport="bearer")["token"]
+    browser = APIClient(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    created = start_conversation(browser, "From another origin")
+    assert send(browser, created["conversation"]["conversationId"]).status_code == 201
+
+
+def test_an_invalid_bearer_token_is_401_and_ping_replaces_it(db):
+    browser = APIClient(HTTP_AUTHORIZATION="Bearer not-a-token")
+
+    response = browser.get(f"{API}conversations/")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert ping(browser)["token"] != "not-a-token"
+
+
+def test_no_token_at_all_is_401_so_the_sdk_pings(visitor_client):
+    assert_error(visitor_client.get(f"{API}conversations/"), 401, "not_authenticated")
+
+
+@override_settings(CHATWIDGET={"COOKIE_NAME": "support_chat"})
+def test_the_cookie_name_comes_from_settings(visitor_client):
+    ping(visitor_client)
+
+    assert "support_chat" in visitor_client.cookies
+    assert visitor_client.get(f"{API}conversations/").status_code == 200
+
+
+def test_a_bearer_token_bound_to_a_site_user_is_worthless_without_that_login(user, widget):
+    issued = identity.login_user(None, user, widget)
+    browser = APIClient(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+
+    assert_error(browser.get(f"{API}conversations/"), 401, "not_authenticated")
+    assert ping(browser)["contact"]["identified"] is False

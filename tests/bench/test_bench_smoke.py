@@ -1,0 +1,133 @@
+"""The benchmark's smoke run: ``python -m bench --quick`` must keep working and add up.
+
+Only the shape of the output and the bookkeeping are asserted (every message sent is
+delivered, late or lost; every socket opened or failed), never a timing: the figures of a
+tiny run on a shared CI machine mean nothing, but a bench that no longer runs, or whose
+counts stop adding up, would silently publish wrong figures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.services import redis_server_path, unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+PHASE_HEADINGS = ["### P0 calibrate", "### P1 chat ladder", "### P2 connection storm",
+                  "### P3 HTTP", "### P4 widget weight", "### Ratios", "### Goals"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench")
+    command = [sys.executable, "-m", "bench", "--quick", "--out", str(out)]
+    if redis_server_path():
+        command.append("--redis")
+    process = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=400)
+    results_path = out / "results.json"
+    assert results_path.exists(), process.stderr[-4000:]
+    return {"process": process, "out": out, "results": json.loads(results_path.read_text())}
+
+
+def configs(run: dict) -> dict:
+    return run["results"]["configs"]
+
+
+def test_the_quick_run_completes_without_errors(run):
+    assert run["results"]["errors"] == [], run["results"]["errors"]
+    assert run["process"].returncode == 0, run["process"].stderr[-4000:]
+
+
+def test_the_markdown_table_is_printed_and_written(run):
+    printed = run["process"].stdout
+    written = (run["out"] / "results.md").read_text()
+    assert written.strip() in printed
+    for heading in PHASE_HEADINGS:
+        assert heading in written
+    assert "| server | msg/s | sent |" in written
+    assert "Machine:" in written
+
+
+def test_the_redis_configuration_is_measured_beside_the_embedded_one(run):
+    if not redis_server_path():
+        unavailable("redis-server", "not found in PATH")
+    assert list(configs(run)) == ["embedded", "redis"]
+
+
+def test_every_chat_message_is_delivered_late_or_lost_at_every_receiver(run):
+    plan = run["results"]["meta"]["plan"]
+    for name, config in configs(run).items():
+        steps = config["chat"]["steps"]
+        assert steps, name
+        for step in steps:
+            scheduled = step["rate"] * step["duration"]
+            # ±1: which message is the first of the measured window is a float comparison.
+            assert abs(step["sent"] + step["send_errors"] - scheduled) <= 1, (name, step)
+            assert step["acked"] <= step["sent"]
+            agent = step["receivers"]["agent"]
+            assert agent["expected"] == step["sent"] * plan["agents"]
+            tab = step["receivers"]["tab"]
+            assert 0 < tab["expected"] < step["sent"]
+            for stats in (agent, tab):
+                assert stats["delivered"] + stats["late"] + stats["lost"] == stats["expected"]
+                assert stats["latency_ms"]["count"] == stats["delivered"] + stats["late"]
+            assert isinstance(step["loadgen_saturated"], bool)
+
+
+def test_nothing_is_duplicated_or_reordered(run):
+    for config in configs(run).values():
+        for step in config["chat"]["steps"]:
+            assert step["ack_id_inversions"] == 0
+            for stats in step["receivers"].values():
+                assert stats["duplicated"] == 0
+                assert stats["out_of_order"] == 0
+
+
+def test_the_echo_baselines_account_for_every_message(run):
+    results = run["results"]
+    steps = [results["s0"]["openloop"]["step"]]
+    steps += [config["s1_openloop"]["step"] for config in configs(run).values()]
+    for step in steps:
+        echo = step["receivers"]["echo"]
+        assert echo["expected"] == step["sent"]
+        assert echo["delivered"] + echo["late"] + echo["lost"] == echo["expected"]
+
+
+def test_every_storm_socket_is_either_opened_or_counted_as_failed(run):
+    storms = [run["results"]["s0"]["storm"]]
+    storms += [config["storm"] for config in configs(run).values()]
+    for storm in storms:
+        assert storm["opened"] + storm["failures"] == storm["sockets"]
+        assert storm["handshake_ms"]["count"] >= storm["opened"]
+        assert isinstance(storm["kb_per_socket"], float)
+
+
+def test_every_http_request_the_bench_makes_is_accepted(run):
+    # A 4xx here means the bench no longer speaks the API (a new header, a renamed field).
+    for config in configs(run).values():
+        for key in ("http_bare", "http_ping", "http_identify"):
+            http = config[key]
+            assert http["requests"] == sum(http["statuses"].values()) > 0
+            assert http["ok"] == http["requests"], (key, http["sample_response"])
+
+
+def test_ratios_and_goals_are_reported_for_each_configuration(run):
+    for config in configs(run).values():
+        assert {"R1", "R2_ms", "R3_rate", "R3_kb_per_socket", "R4"} <= set(config["ratios"])
+        assert {"chat_msgs_per_core", "p99_at_500", "integrity", "storm_clean",
+                "kb_per_socket", "widget_gzip_kb"} == set(config["goals"])
+
+
+def test_the_widget_weight_grows_from_page_load_to_whole_widget(run):
+    widget = run["results"]["widget"]
+    assert widget["available"], widget.get("notes")
+    before, after, whole = (set(widget[k]["files"]) for k in
+                            ("before_open", "after_open", "whole_widget"))
+    assert before and before <= after <= whole
+    for key in ("before_open", "after_open", "whole_widget"):
+        assert 0 < widget[key]["gzip_bytes"] < widget[key]["bytes"]
