@@ -10,12 +10,12 @@ unread count) whatever the number of agents and tabs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Subquery
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from . import conf, events
@@ -94,27 +94,46 @@ def messages_after(contact: Contact, after_id: int, *, limit: int | None = None)
     )
 
 
-def unread_for_contact(contact: Contact) -> dict[int, int]:
-    """Per conversation: agent messages newer than what the contact has read."""
+def _unread_by_conversation(messages: QuerySet[Message], pointer: str) -> dict[int, int]:
+    """Count ``messages`` newer than each conversation's read pointer ``pointer``."""
     rows = (
-        Message.objects.filter(
-            contact=contact,
-            sender_kind=Message.Sender.AGENT,
-            id__gt=F("conversation__contact_last_read_id"),
-        )
+        messages.filter(id__gt=F(f"conversation__{pointer}"))
         .values_list("conversation_id")
         .annotate(n=Count("id"))
     )
     return {conversation_id: n for conversation_id, n in rows}
 
 
+def unread_for_contact(contact: Contact) -> dict[int, int]:
+    """Per conversation: agent messages newer than what the contact has read."""
+    return _unread_by_conversation(
+        Message.objects.filter(contact=contact, sender_kind=Message.Sender.AGENT),
+        "contact_last_read_id",
+    )
+
+
+def agent_unread_counts(conversation_ids: Iterable[int]) -> dict[int, int]:
+    """Per conversation: contact messages newer than the agents' read pointer."""
+    return _unread_by_conversation(
+        Message.objects.filter(
+            conversation_id__in=list(conversation_ids), sender_kind=Message.Sender.CONTACT
+        ),
+        "agent_last_read_id",
+    )
+
+
 def unread_for_agents(conversation_id: int) -> int:
-    last_read = Conversation.objects.filter(pk=conversation_id).values("agent_last_read_id")
-    return Message.objects.filter(
-        conversation_id=conversation_id,
-        sender_kind=Message.Sender.CONTACT,
-        id__gt=Subquery(last_read[:1]),
-    ).count()
+    return agent_unread_counts([conversation_id]).get(conversation_id, 0)
+
+
+def latest_message_id(conversation: Conversation) -> int:
+    return (
+        Message.objects.filter(conversation=conversation)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+        or 0
+    )
 
 
 # ---------------------------------------------------------------- writing
@@ -263,12 +282,7 @@ def mark_read_by_contact(
     contact: Contact, conversation: Conversation, up_to: int | None = None
 ) -> list[events.Event]:
     """Move the contact's read pointer; tabs get new unread counts, agents a read receipt."""
-    last_id = up_to
-    if last_id is None:
-        last_id = (
-            Message.objects.filter(conversation=conversation).order_by("-id")
-            .values_list("id", flat=True).first() or 0
-        )
+    last_id = latest_message_id(conversation) if up_to is None else up_to
     Conversation.objects.filter(pk=conversation.pk, contact_last_read_id__lt=last_id).update(
         contact_last_read_id=last_id
     )
@@ -282,20 +296,16 @@ def mark_read_by_contact(
 
 
 def mark_read_by_agent(conversation: Conversation, up_to: int | None = None) -> list[events.Event]:
-    last_id = up_to
-    if last_id is None:
-        last_id = (
-            Message.objects.filter(conversation=conversation).order_by("-id")
-            .values_list("id", flat=True).first() or 0
-        )
+    last_id = latest_message_id(conversation) if up_to is None else up_to
     Conversation.objects.filter(pk=conversation.pk, agent_last_read_id__lt=last_id).update(
         agent_last_read_id=last_id
     )
     read = {"conversationId": conversation.pk, "reader": "agent", "lastReadId": last_id}
+    change = {"conversationId": conversation.pk, "count": unread_for_agents(conversation.pk)}
     return [
         events.Event(events.contact_group(conversation.contact_id), events.READ, read),
         events.Event(events.agents_group(conversation.widget_id), events.UNREAD,
-                     {"change": {"conversationId": conversation.pk, "count": 0}}),
+                     {"change": change}),
         events.Event(events.agents_group(conversation.widget_id), events.READ, read),
     ]
 
@@ -312,20 +322,6 @@ def update_conversation(conversation: Conversation, **changes: Any) -> list[even
         events.Event(events.agents_group(conversation.widget_id), events.CONVERSATION_UPDATED,
                      {"conversation": events.conversation_payload(conversation, for_agent=True)}),
     ]
-
-
-def agent_unread_counts(widget_id: int) -> dict[int, int]:
-    """Per open conversation of a widget: contact messages newer than the agents' pointer."""
-    rows = (
-        Message.objects.filter(
-            conversation__widget_id=widget_id,
-            sender_kind=Message.Sender.CONTACT,
-            id__gt=F("conversation__agent_last_read_id"),
-        )
-        .values_list("conversation_id")
-        .annotate(n=Count("id"))
-    )
-    return {conversation_id: n for conversation_id, n in rows}
 
 
 def typing_event(conversation: Conversation, *, by_agent: bool, name: str,

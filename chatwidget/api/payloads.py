@@ -75,9 +75,7 @@ def conversation_summaries(
 
 def agent_summaries(conversations: Iterable[Conversation]) -> list[dict[str, Any]]:
     conversations = list(conversations)
-    unread: dict[int, int] = {}
-    for widget_id in {c.widget_id for c in conversations}:
-        unread.update(chat.agent_unread_counts(widget_id))
+    unread = chat.agent_unread_counts(c.pk for c in conversations)
     return conversation_summaries(conversations, unread, for_agent=True)
 
 

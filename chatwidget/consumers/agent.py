@@ -18,10 +18,11 @@ from django.contrib.auth import get_user_model
 from .. import chat, events, resume
 from ..adapter import get_adapter
 from ..models import Conversation, Widget
-from .base import ChatWidgetConsumer, CloseCode, bool_field, int_field
+from .base import ChatWidgetConsumer, CloseCode, int_field
 
 
 class AgentConsumer(ChatWidgetConsumer):
+    typing_as_agent = True
     frame_handlers = {
         "resume": "resume",
         "message.send": "message_send",
@@ -73,32 +74,14 @@ class AgentConsumer(ChatWidgetConsumer):
 
     # ------------------------------------------------------------ frames
 
+    @property
+    def sender_name(self) -> str:
+        return self.agent_name
+
     async def resume(self, frame: dict[str, Any]) -> None:
         after = int_field(frame, "after")
         conversation_id = int_field(frame, "conversationId", required=False)
         await self.replay(await self.load_replay(after, conversation_id))
-
-    async def message_send(self, frame: dict[str, Any]) -> None:
-        conversation_id = int_field(frame, "conversationId")
-        body = chat.validate_body(frame.get("body"))
-        client_id = chat.validate_client_id(frame.get("clientId"))
-        published, ack = await self.post_message(conversation_id, body, client_id)
-        await self.send_json({"type": "message.ack", "clientId": client_id or None,
-                              "message": ack})
-        await events.apublish(published)
-
-    async def typing(self, frame: dict[str, Any]) -> None:
-        conversation_id = int_field(frame, "conversationId")
-        typing = bool_field(frame, "typing", default=True)
-        conversation = await self.get_conversation(conversation_id)
-        await events.apublish(chat.typing_event(
-            conversation, by_agent=True, name=self.agent_name, typing=typing
-        ))
-
-    async def read(self, frame: dict[str, Any]) -> None:
-        conversation_id = int_field(frame, "conversationId")
-        last_read_id = int_field(frame, "lastReadId", required=False)
-        await events.apublish(await self.mark_read(conversation_id, last_read_id))
 
     # ------------------------------------------------------------ database
 

@@ -9,6 +9,7 @@ frame never takes the socket (or its neighbours) down.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import json
 import logging
@@ -80,7 +81,7 @@ def frame_size(text: str, limit: int) -> int:
     return len(text.encode())
 
 
-class ChatWidgetConsumer(AsyncJsonWebsocketConsumer):
+class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     """Frame decoding, validation errors, rate limits and group-event forwarding."""
 
     # frame type → handler method name; each subclass lists what it accepts.
@@ -97,6 +98,8 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer):
     # Channels fixes scope["user"] at connect and a lost logout push (Redis down) would
     # leave a socket open: re-check the credential at most this often, on the next frame.
     revalidate_every = 30.0
+    # Which side a typing indicator comes from.
+    typing_as_agent = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -240,6 +243,30 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer):
                               retryAfter=round(retry, 3))
         return False
 
+    # ------------------------------------------------------------ frames both sides send
+
+    async def message_send(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        body = chat.validate_body(frame.get("body"))
+        client_id = chat.validate_client_id(frame.get("clientId"))
+        published, ack = await self.post_message(conversation_id, body, client_id)
+        await self.send_json({"type": "message.ack", "clientId": client_id or None,
+                              "message": ack})
+        await events.apublish(published)
+
+    async def typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        typing = bool_field(frame, "typing", default=True)
+        conversation = await self.get_conversation(conversation_id)
+        await events.apublish(chat.typing_event(
+            conversation, by_agent=self.typing_as_agent, name=self.sender_name, typing=typing
+        ))
+
+    async def read(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        last_read_id = int_field(frame, "lastReadId", required=False)
+        await events.apublish(await self.mark_read(conversation_id, last_read_id))
+
     # ------------------------------------------------------------ group events out
 
     async def chatwidget_event(self, message: dict[str, Any]) -> None:
@@ -249,9 +276,9 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer):
 
     # ------------------------------------------------------------ per-socket policy
 
+    @abc.abstractmethod
     def rate_key(self) -> tuple[str, Any]:
         """Whose budget a frame spends: the contact (all its tabs) or the agent."""
-        raise NotImplementedError
 
     async def revalidate(self) -> bool:
         """Is the socket's credential still good? (One query, at most every 30 s.)"""
@@ -262,8 +289,24 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer):
         # once; a Redis restart drops what was in flight) and resume without reconnecting.
         await self.send_json({"type": "pong", "lastId": await self.last_message_id()})
 
+    @abc.abstractmethod
     async def last_message_id(self) -> int:
-        raise NotImplementedError
+        """The newest message id this socket should have seen (for ``pong``)."""
+
+    # Each side supplies its own database access for the shared frames above.
+    @abc.abstractmethod
+    async def post_message(self, conversation_id: int, body: str,
+                           client_id: str) -> tuple[list[events.Event], dict[str, Any]]:
+        """Persist a message; return the events to publish and the ack payload."""
+
+    @abc.abstractmethod
+    async def get_conversation(self, conversation_id: int) -> Any:
+        """A conversation this socket may act on, or ``chat.NotFound``."""
+
+    @abc.abstractmethod
+    async def mark_read(self, conversation_id: int,
+                        last_read_id: int | None) -> list[events.Event]:
+        """Move this side's read pointer."""
 
 
 def cancel(task: asyncio.Task[Any] | None) -> None:

@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from .. import chat, conf, events, identity, resume
 from ..models import Conversation, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
-from .base import ChatWidgetConsumer, CloseCode, bool_field, cancel, int_field
+from .base import ChatWidgetConsumer, CloseCode, cancel, int_field
 
 # Conversations a socket has already proven it owns (typing and read need the row).
 _CONVERSATION_CACHE_SIZE = 32
@@ -154,30 +154,12 @@ class VisitorConsumer(ChatWidgetConsumer):
 
     # ------------------------------------------------------------ frames
 
+    @property
+    def sender_name(self) -> str:
+        return self.contact.display_name
+
     async def resume(self, frame: dict[str, Any]) -> None:
         await self.replay(await self.load_replay(int_field(frame, "after")))
-
-    async def message_send(self, frame: dict[str, Any]) -> None:
-        conversation_id = int_field(frame, "conversationId")
-        body = chat.validate_body(frame.get("body"))
-        client_id = chat.validate_client_id(frame.get("clientId"))
-        published, ack = await self.post_message(conversation_id, body, client_id)
-        await self.send_json({"type": "message.ack", "clientId": client_id or None,
-                              "message": ack})
-        await events.apublish(published)
-
-    async def typing(self, frame: dict[str, Any]) -> None:
-        conversation_id = int_field(frame, "conversationId")
-        typing = bool_field(frame, "typing", default=True)
-        conversation = await self.get_conversation(conversation_id)
-        await events.apublish(chat.typing_event(
-            conversation, by_agent=False, name=self.contact.display_name, typing=typing
-        ))
-
-    async def read(self, frame: dict[str, Any]) -> None:
-        conversation_id = int_field(frame, "conversationId")
-        last_read_id = int_field(frame, "lastReadId", required=False)
-        await events.apublish(await self.mark_read(conversation_id, last_read_id))
 
     # ------------------------------------------------------------ database
 
