@@ -29,7 +29,10 @@ TAG = "chatwidget"
 MIDDLEWARE_PATH = "chatwidget.middleware.ChatWidgetMiddleware"
 AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 REQUEST_CONTEXT_PROCESSOR = "django.template.context_processors.request"
-IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
+IN_MEMORY_LAYERS = {
+    "channels.layers.InMemoryChannelLayer",
+    "chatwidget.layers.InMemoryChannelLayer",
+}
 
 Messages = list[CheckMessage]
 
@@ -151,7 +154,7 @@ def check_channel_layer_deploy(
 ) -> Messages:
     layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
     backend = layers.get("default", {}).get("BACKEND", "")
-    if not settings.DEBUG and backend == IN_MEMORY_LAYER:
+    if not settings.DEBUG and backend in IN_MEMORY_LAYERS:
         return [
             Warning(
                 "The default channel layer is InMemoryChannelLayer while DEBUG is False: "

@@ -131,6 +131,9 @@ class Conversation(models.Model):
     # from the other side.
     contact_last_read_id = models.BigIntegerField(default=0)
     agent_last_read_id = models.BigIntegerField(default=0)
+    # Contact messages newer than agent_last_read_id, kept by chat.py in the same UPDATE
+    # that records each message, so the message path never counts a growing backlog.
+    agent_unread_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(null=True, blank=True)

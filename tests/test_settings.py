@@ -131,7 +131,8 @@ def test_embedded_defaults_are_sqlite_and_an_in_memory_layer() -> None:
     assert config["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
     assert config["DATABASE"]["NAME"] == str(BASE_DIR / "db.sqlite3")
     assert config["DATABASE"]["CONN_MAX_AGE"] == 60
-    assert config["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    layer = config["CHANNEL_LAYERS"]["default"]["BACKEND"]
+    assert layer == "chatwidget.layers.InMemoryChannelLayer"
     assert config["ALLOWED_HOSTS"] == ["127.0.0.1", "localhost"]
 
 

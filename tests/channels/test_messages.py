@@ -36,10 +36,10 @@ async def test_visitor_message_reaches_every_tab_and_the_agents(browser, agent_c
         created = await receive(tab)
         assert created == {"type": "message.created", "conversationId": conversation_id,
                            "message": message}
-    assert await receive(inbox) == {"type": "message.created",
-                                    "conversationId": conversation_id, "message": message}
-    assert await receive(inbox) == {"type": "unread",
-                                    "change": {"conversationId": conversation_id, "count": 1}}
+    assert await receive(inbox) == {
+        "type": "message.created", "conversationId": conversation_id, "message": message,
+        "unread": {"conversationId": conversation_id, "count": 1},
+    }
     assert await sync_to_async(Message.objects.filter(pk=message["id"]).exists)()
     for socket in (tab1, tab2, inbox):
         assert await silent(socket)
@@ -84,7 +84,6 @@ async def test_repeated_client_id_acks_the_original_and_publishes_nothing(
     first = await receive(tab)
     assert (await receive(tab))["type"] == "message.created"
     assert (await receive(inbox))["type"] == "message.created"
-    assert (await receive(inbox))["type"] == "unread"
 
     await send(tab, **{**frame, "body": "a retry after a dropped ack"})
     second = await receive(tab)
@@ -122,22 +121,20 @@ async def test_rest_and_socket_messages_publish_identical_events(browser, agent_
         events.publish(result.events)
 
     await sync_to_async(post_like_rest)()
-    rest_events = [await receive(inbox), await receive(inbox)]
+    rest_events = [await receive(inbox)]
     await receive(tab)  # the contact's own copy
 
     await send(tab, type="message.send", conversationId=conversation_id, body="same",
                clientId="socket-1")
     await receive(tab)  # ack
-    socket_events = [await receive(inbox), await receive(inbox)]
+    socket_events = [await receive(inbox)]
 
     def shape(event):
-        if "message" in event:
-            message = dict(event["message"], id=None, clientId=None, createdAt=None)
-            return dict(event, message=message)
-        return dict(event, change=dict(event["change"], count=None))
+        message = dict(event["message"], id=None, clientId=None, createdAt=None)
+        return dict(event, message=message, unread=dict(event["unread"], count=None))
 
     assert [shape(e) for e in rest_events] == [shape(e) for e in socket_events]
-    assert [e["type"] for e in socket_events] == ["message.created", "unread"]
+    assert [e["type"] for e in socket_events] == ["message.created"]
     await tab.disconnect()
     await inbox.disconnect()
 
@@ -158,14 +155,14 @@ async def test_a_message_posted_over_rest_and_one_over_the_socket_look_the_same(
     )
     assert response.status_code == 201, response.content
     rest_message = response.json()["message"]
-    rest_events = [await receive(inbox), await receive(inbox)]
+    rest_events = [await receive(inbox)]
     assert await receive(tab) == {"type": "message.created", "conversationId": conversation_id,
                                   "message": rest_events[0]["message"]}
 
     await send(tab, type="message.send", conversationId=conversation_id, body="same",
                clientId="socket-2")
     socket_ack = (await receive(tab))["message"]
-    socket_events = [await receive(inbox), await receive(inbox)]
+    socket_events = [await receive(inbox)]
 
     assert rest_events[0]["message"]["id"] == rest_message["id"]
     assert set(rest_message) >= set(socket_ack)
@@ -173,8 +170,8 @@ async def test_a_message_posted_over_rest_and_one_over_the_socket_look_the_same(
         socket_ack, id=rest_message["id"], clientId="rest-2", createdAt=rest_message["createdAt"]
     )
     assert [e["type"] for e in rest_events] == [e["type"] for e in socket_events]
-    assert rest_events[1] == dict(socket_events[1], change=dict(socket_events[1]["change"],
-                                                                count=1))
+    assert rest_events[0]["unread"] == {"conversationId": conversation_id, "count": 1}
+    assert socket_events[0]["unread"] == {"conversationId": conversation_id, "count": 2}
     await tab.disconnect()
     await inbox.disconnect()
 
