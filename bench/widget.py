@@ -17,7 +17,7 @@ from typing import Any
 STATIC = Path(__file__).resolve().parent.parent / "chatwidget" / "static"
 APP_DIR = STATIC / "chatwidget"
 
-_TAG_REF = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+\.(?:js|css))(?:\?[^"']*)?["']""")
+_TAG_REF = re.compile(r"""(?:src|href|data-css)\s*=\s*["']([^"']+\.(?:js|css))(?:\?[^"']*)?["']""")
 _STATIC_IMPORT = re.compile(
     r"""(?:^|;|\n)\s*(?:import|export)\s+(?:[^'"();]*?\s+from\s+)?["']([^"']+\.js)["']""")
 _ANY_REF = re.compile(r"""["'`]([^"'`\s]*?[\w.-]+\.(?:js|css))(?:\?[^"'`]*)?["'`]""")
