@@ -84,17 +84,6 @@ def get_conversation_for_contact(contact: Contact, conversation_id: Any) -> Conv
         raise NotFound("No such conversation.", field="conversation") from None
 
 
-def messages_after(contact: Contact, after_id: int, *, limit: int | None = None) -> list[Message]:
-    """Everything the contact missed after ``after_id``, in server-id order (resume)."""
-    limit = limit or conf.get("RESUME_LIMIT")
-    return list(
-        Message.objects.filter(contact=contact, id__gt=after_id)
-        .select_related("sender_user", "contact")
-        .prefetch_related("attachments")
-        .order_by("id")[:limit]
-    )
-
-
 def _unread_by_conversation(messages: QuerySet[Message], pointer: str) -> dict[int, int]:
     """Count ``messages`` newer than each conversation's read pointer ``pointer``."""
     rows = (

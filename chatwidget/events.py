@@ -64,10 +64,6 @@ def token_group(token_id: int) -> str:
     return f"token.{token_id}"
 
 
-def conversation_group(conversation_id: int) -> str:
-    return f"conversation.{conversation_id}"
-
-
 def agents_group(widget_id: int) -> str:
     return f"agents.{widget_id}"
 

@@ -27,6 +27,10 @@ class WidgetSession:
         self.cookie_action: tuple[str, str | None] | None = None  # ("set", raw) / ("delete", None)
         self.logout_pending = False
         self.login_pending = False
+        # The site login as AuthenticationMiddleware set it (still lazy), kept here rather
+        # than read back from request.user: DRF overwrites request.user with AnonymousUser
+        # when its own authenticators fail. The auth signals keep it current (signals.py).
+        self.site_user: Any = getattr(request, "user", None)
 
     def use_bearer(self, raw: str) -> None:
         """Cross-origin embeds authenticate with ``Authorization: Bearer``, not the cookie."""
@@ -63,14 +67,14 @@ class WidgetSession:
         """Keep the widget identity in step with the site login (DESIGN §2).
 
         Run before the view (so it sees the right contact) and after it (a login or logout
-        in the view changes ``request.user``).
+        in the view changes the site user).
         """
         if self.logout_pending:
             self.logout_pending = False
             identity.logout(self.token)
             self.clear()
             return
-        user = getattr(self.request, "user", None)
+        user = self.site_user
         if self.login_pending:
             self.login_pending = False
             if user is not None and user.is_authenticated:

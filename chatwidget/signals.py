@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
+
 from .session import get_session
 
 
@@ -16,9 +18,13 @@ def on_user_logged_in(sender: Any, request: Any = None, user: Any = None, **kwar
     if request is not None:
         # Rotate even if the cookie already names this user: a login never keeps a token
         # that existed before it (no fixation).
-        get_session(request).login_pending = True
+        session = get_session(request)
+        session.login_pending = True
+        session.site_user = user
 
 
 def on_user_logged_out(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
     if request is not None:
-        get_session(request).logout_pending = True
+        session = get_session(request)
+        session.logout_pending = True
+        session.site_user = AnonymousUser()

@@ -25,7 +25,7 @@ BEARER = "bearer"
 
 def site_user(request: Request) -> Any:
     """The Django user of the site session (AuthenticationMiddleware's), not DRF's."""
-    return getattr(request._request, "user", None) or AnonymousUser()
+    return get_session(request).site_user or AnonymousUser()
 
 
 def read_bearer(request: Request) -> str | None:

@@ -27,18 +27,6 @@ class ChatWidgetAPIView(APIView):
     # authentication_classes and permission_classes are deliberately not set here: every
     # view states them (a test checks), so none silently inherits the project's defaults.
 
-    def perform_authentication(self, request: Any) -> None:
-        site_user = getattr(request._request, "user", None)
-        try:
-            super().perform_authentication(request)
-        finally:
-            # When no authenticator succeeds (or one raises, e.g. on CSRF), DRF replaces the
-            # HttpRequest's user with AnonymousUser. ChatWidgetMiddleware checks the widget
-            # cookie against that user after the view, and would then revoke a logged-in
-            # user's token: keep the site login visible to it.
-            if site_user is not None:
-                request._request.user = site_user
-
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
         return errors.exception_handler
 

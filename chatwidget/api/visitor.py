@@ -155,7 +155,7 @@ class IdentifyView(VisitorView):
                 token.contact.widget,
                 data["external_id"],
                 user_hash=data.get("user_hash"),
-                site_user=request.user,
+                site_user=site_user(request),
                 attributes=data.get("attributes"),
                 email=data.get("email"),
                 name=data.get("name"),
