@@ -3,6 +3,7 @@
     python -m bench                      # embedded defaults (SQLite file, in-memory layer)
     python -m bench --redis              # ... and again with a real redis-server
     python -m bench --redis --postgres   # ... and again with Redis and PostgreSQL
+    python -m bench --server daphne      # ... on daphne, what runserver uses
     python -m bench --quick              # the smoke run the test suite uses
 
 The second configuration is started by the bench itself (redis-server on a free port; a
@@ -31,8 +32,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                              "starts)")
     parser.add_argument("--only-scale-out", action="store_true",
                         help="skip the embedded configuration (with --redis/--postgres)")
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne",
-                        help="ASGI server for S1/S2 (default: daphne, what runserver uses)")
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn",
+                        help="ASGI server for S1/S2 (default: uvicorn, the production "
+                             "command of docs/deploy.md; daphne is what runserver uses)")
     parser.add_argument("--rates", type=lambda v: [int(x) for x in v.split(",")],
                         help="P1 ladder rates in msg/s, comma-separated "
                              "(default 100,250,500,750,1000)")
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         print("--only-scale-out needs --redis and/or --postgres", file=sys.stderr)
         return 2
     # Outputs of an earlier run (a profile of another configuration) must not pass for ours.
-    for stale in ("results.json", "results.md", "latency.png", "profile-*.txt", "profile-*.log"):
+    for stale in ("results.json", "results.md", "latency.png", "profile-*.txt", "profile-*.log",
+                  "server-*.log"):
         for path in args.out.glob(stale):
             path.unlink()
     plan = QUICK if args.quick else Plan()
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.step_seconds:
         plan = replace(plan, step_s=args.step_seconds)
     run = Run(plan, configs, asgi_server=args.server,
-              profile_dir=args.out if args.profile else None)
+              profile_dir=args.out if args.profile else None, log_dir=args.out)
     results = report.enrich(run.execute())
     paths = report.write(results, args.out)
     print(Path(paths["markdown"]).read_text())

@@ -185,6 +185,17 @@ def _p3(results: dict[str, Any]) -> list[str]:
          "loadgen CPU"], rows)
 
 
+def _server_errors(results: dict[str, Any]) -> list[str]:
+    """Each 5xx the servers answered, by request and the exception behind it."""
+    rows = [[name, e["request"], e["exception"], e["count"]]
+            for name, c in results.get("configs", {}).items()
+            for e in c.get("server_errors", [])]
+    lines = ["### Server errors (5xx, from each server's log)", ""]
+    if not rows:
+        return lines + ["None: no server answered 5xx or logged an exception.", ""]
+    return lines + _table(["config", "request", "exception", "count"], rows)
+
+
 def _p4(results: dict[str, Any]) -> list[str]:
     w = results.get("widget") or {}
     lines = ["### P4 widget weight (gzip -9)", ""]
@@ -270,6 +281,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += _p0(results) + _p1(results) + _p2(results) + _p3(results) + _p4(results)
     lines += _ratios_and_goals(results)
     lines += _profile(results)
+    lines += _server_errors(results)
     if results.get("errors"):
         lines += ["### Errors", ""]
         for error in results["errors"]:

@@ -77,7 +77,7 @@ def start_echo_server(cores: set[int] | None) -> BenchServer:
 
 
 def start_site_server(env: dict[str, str], cores: set[int] | None,
-                      asgi_server: str = "daphne") -> BenchServer:
+                      asgi_server: str = "uvicorn") -> BenchServer:
     """S1 and S2 in one process of the ASGI server the app is deployed with.
 
     One process is required, not just convenient: with the in-memory channel layer a group
@@ -89,7 +89,9 @@ def start_site_server(env: dict[str, str], cores: set[int] | None,
         argv = [sys.executable, "-m", "daphne", "-v", "0",
                 "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}", ASGI_APP]
     elif asgi_server == "uvicorn":
+        # The production command (docs/deploy.md), serving the bench's app.
         argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+                "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
                 "--backlog", str(BACKLOG), "--lifespan", "off", "--no-access-log",
                 "--log-level", "warning", "--ws-per-message-deflate", "false", ASGI_APP]
     else:

@@ -18,5 +18,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"chatwidget": {"handlers": ["console"], "level": "WARNING"}},
+    "loggers": {
+        "chatwidget": {"handlers": ["console"], "level": "WARNING"},
+        # One record with its traceback per 5xx, which bench/serverlog.py reads back. Django's
+        # default sends these to a console handler that only logs with DEBUG on.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

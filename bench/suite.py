@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import procstat, servers, widget
+from . import procstat, serverlog, servers, widget
 from .servers import ECHO_PATH, BenchServer
 
 VISITOR_PATH = "/ws/chatwidget/"
@@ -88,10 +88,11 @@ class Config:
 
 
 class Run:
-    def __init__(self, plan: Plan, configs: list[Config], asgi_server: str = "daphne",
-                 profile_dir: Path | None = None) -> None:
+    def __init__(self, plan: Plan, configs: list[Config], asgi_server: str = "uvicorn",
+                 profile_dir: Path | None = None, log_dir: Path | None = None) -> None:
         self.plan = plan
         self.profile_dir = profile_dir
+        self.log_dir = log_dir
         self.configs = configs
         self.asgi_server = asgi_server
         self.errors: list[dict[str, str]] = []
@@ -275,7 +276,10 @@ class Run:
             if site is None:
                 return out
             stack.append(site.stop)
-            out.update(self.measure_site(config, site, aux, data))
+            try:
+                out.update(self.measure_site(config, site, aux, data))
+            finally:
+                out.update(self.server_log(config, site))
         finally:
             for item in reversed(stack):
                 try:
@@ -329,7 +333,18 @@ class Run:
             {**http, "kind": "identify", "path": IDENTIFY_PATH,
              "identities": data["identities"], "csrf_cookie_name": "csrftoken",
              "csrf_secret": secrets.token_hex(16)})
-        out["server_log_tail"] = site.log()[-2000:]
+        return out
+
+    def server_log(self, config: Config, site: BenchServer) -> dict[str, Any]:
+        """Keep the server's whole log beside the results and name every 5xx's exception."""
+        text = Path(site.log_path).read_text(errors="replace") if site.log_path else ""
+        out: dict[str, Any] = {"server_errors": serverlog.server_errors(text),
+                               "server_log_tail": text[-2000:]}
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            path = self.log_dir / f"server-{config.name}.log"
+            path.write_text(text)
+            out["server_log"] = str(path)
         return out
 
     def _start_profiler(self, name: str, pid: int) -> Any:

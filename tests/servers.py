@@ -164,6 +164,18 @@ def server_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return merged
 
 
+def production_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """The production server command docs/deploy.md documents (a test keeps them equal).
+
+    uvicorn on uvloop and httptools: on the bench it serves 2-3x what daphne does (bench/
+    README.md). ``--lifespan off`` because Channels' router has no lifespan support;
+    ``--proxy-headers`` so X-Forwarded-Proto from the local proxy marks requests secure.
+    """
+    return ["uvicorn", "project.asgi:application", "--host", host, "--port", str(port),
+            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
+            "--lifespan", "off", "--proxy-headers", "--no-access-log"]
+
+
 def start_asgi_server(
     port: int | None = None,
     env: dict[str, str] | None = None,
@@ -176,7 +188,7 @@ def start_asgi_server(
 
     ``env`` is merged over ``os.environ`` (e.g. ``DATABASE_URL``, ``REDIS_URL``); the
     database must already be migrated (:func:`manage`). ``server`` is ``"daphne"`` (the
-    default, what ``runserver`` uses with channels) or ``"uvicorn"``.
+    default, what ``runserver`` uses with channels) or ``"uvicorn"`` (the production command).
     """
     port = port or free_port()
     process = ServerProcess(port, server)
@@ -184,9 +196,7 @@ def start_asgi_server(
         argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                 "project.asgi:application"]
     elif server == "uvicorn":
-        # Channels' router has no lifespan support: without this uvicorn logs an error.
-        argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-                "--lifespan", "off", "--no-access-log", "project.asgi:application"]
+        argv = [sys.executable, "-m", *production_command(port)]
     else:
         raise ValueError(f"unknown ASGI server {server!r}")
     process._spawn(argv, env=server_env(env), cwd=cwd,

@@ -131,3 +131,13 @@ def test_the_widget_weight_grows_from_page_load_to_whole_widget(run):
     assert before and before <= after <= whole
     for key in ("before_open", "after_open", "whole_widget"):
         assert 0 < widget[key]["gzip_bytes"] < widget[key]["bytes"]
+
+
+def test_each_server_log_is_kept_and_its_5xx_exceptions_are_listed(run):
+    for name, config in configs(run).items():
+        assert isinstance(config["server_errors"], list), name
+        for error in config["server_errors"]:
+            assert {"request", "exception", "count"} <= set(error)
+        log = Path(config["server_log"])
+        assert log.exists() and log.name == f"server-{name}.log"
+    assert "### Server errors (5xx" in (run["out"] / "results.md").read_text()
