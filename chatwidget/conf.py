@@ -52,6 +52,10 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_ORIGINS": [],
     # Pages per API list
     "PAGE_SIZE": 50,
+    # Consent-first widget: no cookie, token or socket until chatwidget.consent(true)
+    # (or, with CONSENT_ON_OPEN, the visitor opening the chat).
+    "REQUIRE_CONSENT": False,
+    "CONSENT_ON_OPEN": True,
 }
 
 

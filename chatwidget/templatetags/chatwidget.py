@@ -14,7 +14,7 @@ from typing import Any
 from django import template
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
-from django.utils.translation import gettext
+from django.utils.translation import get_language, get_language_bidi, gettext, ngettext
 
 from .. import conf
 
@@ -24,13 +24,28 @@ register = template.Library()
 SOCKET_PATH = "ws/chatwidget/"
 
 
-def widget_strings() -> dict[str, str]:
-    """The widget's labels in the active language (keys as in chatwidget.js ``STRINGS``)."""
+# One sample count per Intl.PluralRules category: gettext's plural formula of the active
+# language picks the form each category needs (Arabic uses all six, English two).
+PLURAL_SAMPLES = {"zero": 0, "one": 1, "two": 2, "few": 3, "many": 11, "other": 100}
+
+
+def plural(singular: str, plural_: str) -> dict[str, str]:
+    """A plural label as the SDK reads it: the text for each Intl.PluralRules category."""
+    return {category: ngettext(singular, plural_, n) for category, n in PLURAL_SAMPLES.items()}
+
+
+def widget_strings() -> dict[str, str | dict[str, str]]:
+    """THE catalogue of the widget's labels, in the active language.
+
+    Keys are the ones the SDK's modules look up (static/chatwidget/strings.js holds the
+    English msgids as the fallback for pages without this tag; tests/test_strings.py keeps
+    both in step). ``makemessages`` finds them here.
+    """
     return {
         "title": gettext("Support"),
         "open": gettext("Open chat"),
         "close": gettext("Close chat"),
-        "unread": gettext("{n} unread"),
+        "unread": plural("{n} unread", "{n} unread"),
         "message": gettext("Message"),
         "placeholder": gettext("Write a message…"),
         "send": gettext("Send"),
@@ -46,6 +61,7 @@ def widget_strings() -> dict[str, str]:
         "offline": gettext("Offline. Messages are sent when the connection returns."),
         "typing": gettext("{name} is typing…"),
         "agent": gettext("Support"),
+        "you": gettext("You"),
         "sending": gettext("Sending…"),
         "failed": gettext("Not sent."),
         "retry": gettext("Retry"),
@@ -80,5 +96,12 @@ def chatwidget(context: template.Context, app_id: str | None = None,
         "autoload": bool(autoload),
         "nonce": csp_nonce(context),
         "config_id": f"chatwidget-config-{app_id}",
-        "config": {"app_id": app_id, "strings": widget_strings()},
+        "config": {
+            "app_id": app_id,
+            "strings": widget_strings(),
+            "locale": get_language() or "en",
+            "rtl": get_language_bidi(),
+            "require_consent": bool(conf.get("REQUIRE_CONSENT")),
+            "consent_on_open": bool(conf.get("CONSENT_ON_OPEN")),
+        },
     }
