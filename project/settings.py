@@ -85,6 +85,8 @@ MIDDLEWARE = [
     # command shows the widget without a proxy in front (docs/deploy.md).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The widget speaks the visitor's language (Accept-Language): its labels are gettext'd.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

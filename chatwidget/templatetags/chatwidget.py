@@ -9,6 +9,7 @@ language; the script keeps English fallbacks for pages embedding it without the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import template
@@ -29,9 +30,10 @@ SOCKET_PATH = "ws/chatwidget/"
 PLURAL_SAMPLES = {"zero": 0, "one": 1, "two": 2, "few": 3, "many": 11, "other": 100}
 
 
-def plural(singular: str, plural_: str) -> dict[str, str]:
-    """A plural label as the SDK reads it: the text for each Intl.PluralRules category."""
-    return {category: ngettext(singular, plural_, n) for category, n in PLURAL_SAMPLES.items()}
+def plural(forms: Callable[[int], str]) -> dict[str, str]:
+    """A plural label as the SDK reads it: the text for each Intl.PluralRules category.
+    ``forms(n)`` calls ``ngettext`` itself, so ``makemessages`` finds both msgids."""
+    return {category: forms(n) for category, n in PLURAL_SAMPLES.items()}
 
 
 def widget_strings() -> dict[str, str | dict[str, str]]:
@@ -45,7 +47,7 @@ def widget_strings() -> dict[str, str | dict[str, str]]:
         "title": gettext("Support"),
         "open": gettext("Open chat"),
         "close": gettext("Close chat"),
-        "unread": plural("{n} unread", "{n} unread"),
+        "unread": plural(lambda n: ngettext("{n} unread", "{n} unread", n)),
         "message": gettext("Message"),
         "placeholder": gettext("Write a message…"),
         "send": gettext("Send"),
