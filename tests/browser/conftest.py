@@ -123,9 +123,9 @@ def new_context(browser, site) -> Iterator[Callable[..., object]]:
     contexts = []
 
     def make(*, width: int = 1280, height: int = 800, recorder: bool = True,
-             app_id: str | None = None):
-        context = browser.new_context(base_url=site.url,
-                                      viewport={"width": width, "height": height})
+             app_id: str | None = None, **options):
+        options.setdefault("base_url", site.url)
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
         context.set_default_timeout(10_000)
         context.route("**/static/**", serve_static)
         if app_id:
