@@ -124,6 +124,7 @@ export const state = {
   open: false,
   hidden: false,
   connection: 'idle',
+  token: null, // a cross-origin embed's bearer token (never the cookie's)
   typing: null, // {conversationId, name} while an agent types
   upload: null, // fraction of the running upload
 };
@@ -214,9 +215,9 @@ const announceLogin = (contact) => emit('onLogin', loginPayload(contact));
 // A cross-origin embed (the API on another origin) authenticates with a bearer token.
 const bearer = () => !!(state.config && state.config.bearer);
 
-function authHeaders(headers) {
+function authHeaders(headers, token) {
   if (bearer()) {
-    const token = browserStore.get(key('token'));
+    token = token || browserStore.get(key('token'));
     if (token) headers.Authorization = 'Bearer ' + token;
   } else {
     headers['X-CSRFToken'] = state.csrf;
@@ -229,7 +230,7 @@ async function api(method, path, body, options) {
   const epoch = state.epoch;
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  authHeaders(headers);
+  authHeaders(headers, options.token);
   if (method === 'GET') delete headers['X-CSRFToken'];
   let response;
   try {
@@ -289,8 +290,19 @@ async function requestPing() {
   const body = { app_id: state.config.appId };
   if (bearer()) body.transport = 'bearer';
   const data = await api('POST', 'ping/', body, { noRetry: true });
-  if (bearer() && data.token) browserStore.set(key('token'), data.token);
+  if (bearer() && data.token) keepToken(data.token);
   return data;
+}
+
+// A bearer token lives in this origin's localStorage, shared by its tabs; state.token is
+// the one this tab last used, so a tab never drops a newer token another tab stored.
+function keepToken(token) {
+  state.token = token;
+  browserStore.set(key('token'), token);
+}
+
+function dropToken() {
+  if (bearer() && browserStore.get(key('token')) === state.token) browserStore.remove(key('token'));
 }
 
 async function ping() {
@@ -423,7 +435,7 @@ function logoutLocally() {
   disconnect();
   state.contact = null;
   clearChat();
-  if (bearer()) browserStore.remove(key('token'));
+  dropToken();
   const hadUnread = state.unread.total;
   setUnread(null);
   if (hadUnread) announceUnread(null);
@@ -521,7 +533,7 @@ function connect() {
   ws.onopen = () => {
     socket.lastFrame = Date.now();
     // A bearer socket proves who it is in its first frame (never in the URL).
-    if (bearer()) ws.send(JSON.stringify({ type: 'auth', token: browserStore.get(key('token')) || '' }));
+    if (bearer()) ws.send(JSON.stringify({ type: 'auth', token: state.token || browserStore.get(key('token')) || '' }));
     clearInterval(socket.beat);
     socket.beat = setInterval(heartbeat, HEARTBEAT_MS);
   };
@@ -1064,7 +1076,7 @@ export const sdk = {
           throw fail(error);
         }
         if (epoch !== state.epoch) throw fail(new ChatWidgetError('logged_out', 'logout() ran while identify() was pending.', {}));
-        if (bearer() && data.token) browserStore.set(key('token'), data.token);
+        if (bearer() && data.token) keepToken(data.token);
         if (String(before.id) !== data.login.customerId) {
           // The server rotated the token: the old sockets are dead; ping as the new contact.
           disconnect();
@@ -1092,8 +1104,8 @@ export const sdk = {
 
   logout() {
     return whenReady(() => {
-      // The token goes first (a bearer one is dropped here): keep it for the revoke call.
-      const token = bearer() ? browserStore.get(key('token')) : null;
+      // A bearer token is dropped from storage at once: keep it for the revoke call.
+      const token = bearer() ? state.token : null;
       const before = logoutLocally();
       const id = before ? before.id : null;
       browserStore.set(key('logout'), id);
@@ -1182,12 +1194,7 @@ async function finishLogout(id, token) {
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        if (token) browserStore.set(key('token'), token); // revoke this one, then forget it
-        try {
-          await api('POST', 'logout/', {}, { noRetry: true });
-        } finally {
-          if (token) browserStore.remove(key('token'));
-        }
+        await api('POST', 'logout/', {}, { noRetry: true, token });
         break;
       } catch (error) {
         const status = error.data && error.data.status;
@@ -1232,7 +1239,7 @@ async function boot() {
         // A logout() whose request never reached the server (tab closed): finish it first.
         if (pendingLogout === data.contact.id) {
           await api('POST', 'logout/', {}, { noRetry: true }).catch(noop);
-          if (bearer()) browserStore.remove(key('token'));
+          dropToken();
         }
         browserStore.remove(key('logout'));
         continue;
