@@ -19,20 +19,12 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import conf, events
+from . import conf, events, validation
 from .models import Attachment, Contact, Conversation, Message
 
 
-class ChatError(Exception):
+class ChatError(validation.InvalidInput):
     """A refused chat operation; ``status``/``type``/``field`` become the API or socket error."""
-
-    status = 400
-    type = "invalid"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NotFound(ChatError):
@@ -52,7 +44,7 @@ class Result:
 def validate_body(body: Any, *, allow_empty: bool = False) -> str:
     if not isinstance(body, str):
         raise ChatError("body must be a string.", field="body")
-    body = body.strip()
+    body = validation.check_text(body, field="body").strip()
     if not body and not allow_empty:
         raise ChatError("body may not be empty.", field="body")
     limit = conf.get("MAX_MESSAGE_LENGTH")
@@ -67,7 +59,7 @@ def validate_client_id(client_id: Any) -> str:
     if not isinstance(client_id, str) or len(client_id) > 64:
         raise ChatError("client_id must be a string of at most 64 characters.",
                         field="client_id")
-    return client_id
+    return validation.check_text(client_id, field="client_id")
 
 
 # ---------------------------------------------------------------- reading

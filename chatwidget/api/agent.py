@@ -12,7 +12,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,7 +21,7 @@ from ..models import Contact, Conversation, Message
 from . import errors, payloads, threads
 from . import responses as r
 from . import serializers as s
-from .base import ChatWidgetAPIView, document, validated
+from .base import ChatWidgetAPIView, JSONParser, MultiPartParser, document, validated
 from .permissions import IsAgent
 
 

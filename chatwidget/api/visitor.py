@@ -12,7 +12,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.middleware.csrf import get_token
 from rest_framework import status
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +22,7 @@ from . import errors, payloads, threads
 from . import responses as r
 from . import serializers as s
 from .authentication import PingAuthentication, VisitorAuthentication, site_user, widget_session
-from .base import ChatWidgetAPIView, document, validated
+from .base import ChatWidgetAPIView, JSONParser, MultiPartParser, document, validated
 from .cors import CrossOriginMixin
 from .permissions import IsVisitor
 

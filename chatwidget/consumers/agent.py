@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.auth import get_user
 from channels.db import database_sync_to_async
@@ -52,10 +51,9 @@ class AgentConsumer(ChatWidgetConsumer):
             return
         await self.send_json({"type": "ready", "agent": {"id": self.agent.pk,
                                                          "name": self.agent_name}})
-        raw = self.scope.get("query_string", b"").decode("latin1")
-        after = parse_qs(raw).get("after", [""])[-1]
-        if after.isdigit():
-            await self.replay(await self.load_replay(int(after), None))
+        after = await self.handshake_after()
+        if after is not None:
+            await self.replay(await self.load_replay(after, None))
 
     def rate_key(self) -> tuple[str, Any]:
         return ("agent", self.agent.pk)
