@@ -55,10 +55,7 @@ class AgentView(ChatWidgetAPIView):
     permission_classes = [IsAgent]
 
     def conversation(self, pk: int) -> Conversation:
-        conversation = Conversation.objects.select_related("contact").filter(pk=pk).first()
-        if conversation is None:
-            raise NotFound("No such conversation.")
-        return conversation
+        return chat.get_conversation(pk)
 
     def changed(self, conversation: Conversation, **changes: Any) -> Response:
         events.publish(chat.update_conversation(conversation, **changes))

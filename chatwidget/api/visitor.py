@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Max
 from django.middleware.csrf import get_token
 from rest_framework import status
@@ -45,7 +44,7 @@ class VisitorView(CrossOriginMixin, ChatWidgetAPIView):
         return request.auth.contact
 
     def conversation(self, request: Request, pk: int) -> Conversation:
-        return chat.get_conversation_for_contact(self.contact(request), pk)
+        return chat.get_conversation(pk, contact=self.contact(request))
 
     def token_for_bearer(self, request: Request, data: dict[str, Any]) -> dict[str, Any]:
         """Bearer clients learn a rotated token from the body; cookie clients never see it."""
@@ -231,30 +230,22 @@ class ConversationsView(VisitorView):
     def post(self, request: Request) -> Response:
         data = validated(s.ConversationCreateSerializer, request.data)
         contact = self.contact(request)
-        with transaction.atomic():
-            conversation, published = chat.start_conversation(
-                contact, custom_attributes=data.get("custom_attributes")
-            )
-            result = None
-            if data.get("body") is not None:
-                result = chat.post_contact_message(
-                    contact, conversation.pk, data["body"], client_id=data["client_id"]
-                )
-                if not result.created:
-                    # A retried request: the conversation its first attempt made stands.
-                    conversation.delete()
-                    original = result.message
-                    return Response({
-                        "conversation": events.conversation_payload(original.conversation),
-                        "message": events.message_payload(original),
-                    })
-                published += result.events
-                conversation.last_message_at = conversation.updated_at = result.message.created_at
-        events.publish(published)
+        attributes = data.get("custom_attributes")
+        if data.get("body") is None:
+            conversation, published = chat.start_conversation(contact,
+                                                              custom_attributes=attributes)
+            events.publish(published)
+            return Response({"conversation": events.conversation_payload(conversation),
+                             "message": None}, status=status.HTTP_201_CREATED)
+        conversation, result = chat.start_conversation_with_message(
+            contact, data["body"], client_id=data["client_id"], custom_attributes=attributes
+        )
+        events.publish(result.events)
         return Response(
             {"conversation": events.conversation_payload(conversation),
-             "message": payloads.created_message(result) if result else None},
-            status=status.HTTP_201_CREATED,
+             "message": payloads.created_message(result)},
+            # A retried request: the conversation its first attempt made stands.
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
 

@@ -95,20 +95,12 @@ class AgentConsumer(ChatWidgetConsumer):
 
     @database_sync_to_async
     def get_conversation(self, conversation_id: int) -> Conversation:
-        try:
-            return Conversation.objects.select_related("contact").get(pk=conversation_id)
-        except Conversation.DoesNotExist:
-            raise chat.NotFound("No such conversation.", field="conversation") from None
+        return chat.get_conversation(conversation_id)
 
     @database_sync_to_async
     def post_message(self, conversation_id: int, body: str,
                      client_id: str) -> tuple[list[events.Event], dict[str, Any]]:
-        try:
-            conversation = Conversation.objects.select_related("contact").get(
-                pk=conversation_id
-            )
-        except Conversation.DoesNotExist:
-            raise chat.NotFound("No such conversation.", field="conversation") from None
+        conversation = chat.get_conversation(conversation_id)
         result = chat.post_agent_message(self.agent, conversation, body, client_id=client_id,
                                          sender_name=self.agent_name)
         if not result.created:  # a repeated clientId: the original, and nothing to publish
@@ -118,11 +110,7 @@ class AgentConsumer(ChatWidgetConsumer):
 
     @database_sync_to_async
     def mark_read(self, conversation_id: int, last_read_id: int | None) -> list[events.Event]:
-        try:
-            conversation = Conversation.objects.get(pk=conversation_id)
-        except Conversation.DoesNotExist:
-            raise chat.NotFound("No such conversation.", field="conversation") from None
-        return chat.mark_read_by_agent(conversation, last_read_id)
+        return chat.mark_read_by_agent(chat.get_conversation(conversation_id), last_read_id)
 
     @database_sync_to_async
     def load_replay(self, after: int, conversation_id: int | None) -> resume.Replay:

@@ -244,7 +244,8 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         except FrameError as error:
             await self.send_error(error.code, error.message, field=error.field, frame=frame)
         except validation.InvalidInput as error:
-            code = "not_found" if isinstance(error, chat.NotFound) else "invalid_field"
+            # not_found, client_id_conflict...; a plain invalid value names its field.
+            code = "invalid_field" if error.type == "invalid" else error.type
             field = _FRAME_FIELDS.get(error.field or "", error.field)
             await self.send_error(code, error.message, field=field, frame=frame)
 

@@ -184,7 +184,7 @@ class VisitorConsumer(ChatWidgetConsumer):
     def get_conversation(self, conversation_id: int) -> Conversation:
         conversation = self.conversations.get(conversation_id)
         if conversation is None:
-            conversation = chat.get_conversation_for_contact(self.contact, conversation_id)
+            conversation = chat.get_conversation(conversation_id, contact=self.contact)
             if len(self.conversations) >= _CONVERSATION_CACHE_SIZE:
                 self.conversations.clear()
             self.conversations[conversation_id] = conversation
@@ -192,7 +192,7 @@ class VisitorConsumer(ChatWidgetConsumer):
 
     @database_sync_to_async
     def mark_read(self, conversation_id: int, last_read_id: int | None) -> list[events.Event]:
-        conversation = chat.get_conversation_for_contact(self.contact, conversation_id)
+        conversation = chat.get_conversation(conversation_id, contact=self.contact)
         return chat.mark_read_by_contact(self.contact, conversation, last_read_id)
 
     @database_sync_to_async
