@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from chatwidget import identity
+from chatwidget import identity, ratelimit
 
 
 @pytest.fixture
@@ -64,3 +64,10 @@ def no_error_logs(caplog):
     yield
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Every test starts with empty throttle counters (all tests come from one address)."""
+    ratelimit.cache().clear()
+    yield

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from .. import chat, conf, events
 from ..adapter import get_adapter
 from ..models import Contact, Conversation, Message
-from . import errors, payloads, threads
+from . import errors, payloads, threads, throttling
 from . import responses as r
 from . import serializers as s
 from .base import ChatWidgetAPIView, JSONParser, MultiPartParser, document, validated
@@ -97,6 +97,8 @@ class AgentConversationView(AgentView):
 
 class AgentMessagesView(AgentView):
     parser_classes = [JSONParser, MultiPartParser]
+    # The agent socket's message budget, shared.
+    throttle_classes = [throttling.MessageThrottle]
 
     @document(
         operation_id="agent_list_messages",

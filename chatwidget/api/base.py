@@ -68,6 +68,8 @@ class ChatWidgetAPIView(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
     schema = AutoSchema()
+    # Not the project's DEFAULT_THROTTLE_CLASSES: views name theirs (api/throttling.py).
+    throttle_classes: list[type] = []
     # authentication_classes and permission_classes are deliberately not set here: every
     # view states them (a test checks), so none silently inherits the project's defaults.
 

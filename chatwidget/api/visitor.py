@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from .. import chat, conf, events, identity
 from ..models import Contact, Conversation, Message, Widget, WidgetToken
-from . import errors, payloads, threads
+from . import errors, payloads, threads, throttling
 from . import responses as r
 from . import serializers as s
 from .authentication import PingAuthentication, VisitorAuthentication, site_user, widget_session
@@ -57,6 +57,7 @@ class VisitorView(CrossOriginMixin, ChatWidgetAPIView):
 class PingView(VisitorView):
     authentication_classes = [PingAuthentication]
     permission_classes = [AllowAny]
+    throttle_classes = throttling.PingThrottles
 
     @document(
         operation_id="ping",
@@ -131,6 +132,8 @@ class PingView(VisitorView):
 
 
 class IdentifyView(VisitorView):
+    throttle_classes = throttling.IdentifyThrottles
+
     @document(
         operation_id="identify",
         summary="Become a verified external identity",
@@ -206,6 +209,8 @@ class LogoutView(VisitorView):
 
 
 class ConversationsView(VisitorView):
+    throttle_classes = throttling.ConversationThrottles
+
     @document(
         operation_id="list_conversations",
         responses={200: r.ConversationListSerializer, **r.errors(401)},
@@ -263,6 +268,8 @@ class ConversationView(VisitorView):
 
 class MessagesView(VisitorView):
     parser_classes = [JSONParser, MultiPartParser]
+    throttle_classes = [throttling.MessageIPThrottle, throttling.MessageThrottle,
+                        throttling.UploadQuotaThrottle]
 
     @document(
         operation_id="list_messages",

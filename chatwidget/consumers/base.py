@@ -253,7 +253,8 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         limit, window = conf.get("RATE_LIMIT_MESSAGES"), conf.get("RATE_LIMIT_WINDOW")
         key = self.rate_key()
         if kind in self.message_frames:
-            retry = ratelimit.frames.hit((key, "messages"), limit, window)
+            # One budget with the REST API's message throttle, in the shared cache.
+            retry = await ratelimit.ahit(ratelimit.message_key(key), limit, window)
         else:
             retry = ratelimit.frames.hit((key, "frames"), limit * self.other_frames_factor,
                                          window)
