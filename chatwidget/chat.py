@@ -19,20 +19,12 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import conf, events
+from . import conf, events, validation
 from .models import Attachment, Contact, Conversation, Message
 
 
-class ChatError(Exception):
+class ChatError(validation.InvalidInput):
     """A refused chat operation; ``status``/``type``/``field`` become the API or socket error."""
-
-    status = 400
-    type = "invalid"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NotFound(ChatError):
@@ -40,6 +32,16 @@ class NotFound(ChatError):
 
     status = 404
     type = "not_found"
+
+
+class ClientIdConflict(ChatError):
+    """A ``client_id`` already used for a different message: a client bug, not a retry.
+
+    Answering with the old message would tell the client its new text was delivered.
+    """
+
+    status = 409
+    type = "client_id_conflict"
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Result:
 def validate_body(body: Any, *, allow_empty: bool = False) -> str:
     if not isinstance(body, str):
         raise ChatError("body must be a string.", field="body")
-    body = body.strip()
+    body = validation.check_text(body, field="body").strip()
     if not body and not allow_empty:
         raise ChatError("body may not be empty.", field="body")
     limit = conf.get("MAX_MESSAGE_LENGTH")
@@ -67,7 +69,7 @@ def validate_client_id(client_id: Any) -> str:
     if not isinstance(client_id, str) or len(client_id) > 64:
         raise ChatError("client_id must be a string of at most 64 characters.",
                         field="client_id")
-    return client_id
+    return validation.check_text(client_id, field="client_id")
 
 
 # ---------------------------------------------------------------- reading
@@ -77,11 +79,22 @@ def conversations_for_contact(contact: Contact):
     return Conversation.objects.filter(contact=contact)
 
 
-def get_conversation_for_contact(contact: Contact, conversation_id: Any) -> Conversation:
+def get_conversation(conversation_id: Any, *, contact: Contact | None = None) -> Conversation:
+    """The conversation, or ``NotFound``: the one lookup every transport uses.
+
+    With ``contact``, only that contact's (visitors); without, any (agents see every widget).
+    """
+    conversations = Conversation.objects.select_related("contact")
+    if contact is not None:
+        conversations = conversations.filter(contact=contact)
     try:
-        return Conversation.objects.get(pk=int(conversation_id), contact=contact)
-    except (Conversation.DoesNotExist, TypeError, ValueError):
+        return conversations.get(pk=validation.parse_int(conversation_id))
+    except (Conversation.DoesNotExist, validation.InvalidInput):
         raise NotFound("No such conversation.", field="conversation") from None
+
+
+def get_conversation_for_contact(contact: Contact, conversation_id: Any) -> Conversation:
+    return get_conversation(conversation_id, contact=contact)
 
 
 def _unread_by_conversation(messages: QuerySet[Message], pointer: str) -> dict[int, int]:
@@ -196,7 +209,8 @@ def post_contact_message(
     except IntegrityError:
         if not client_id:
             raise
-        return Result(_existing(contact, client_id, Message.Sender.CONTACT), created=False)
+        existing = _existing(contact, client_id, Message.Sender.CONTACT)
+        return Result(_same_or_conflict(existing, conversation_id, body), created=False)
     message.contact = contact
     payload = {
         "conversationId": conversation_id,
@@ -257,7 +271,7 @@ def post_agent_message(
         existing = Message.objects.get(
             sender_user=agent, client_id=client_id, sender_kind=Message.Sender.AGENT
         )
-        return Result(existing, created=False)
+        return Result(_same_or_conflict(existing, conversation.pk, body), created=False)
     conversation.last_message_at = conversation.updated_at = now
     name = sender_name or get_adapter().agent_display_name(agent)
     payload = {
@@ -283,11 +297,72 @@ def _existing(contact: Contact, client_id: str, sender_kind: str) -> Message:
     return Message.objects.get(contact=contact, client_id=client_id, sender_kind=sender_kind)
 
 
+def _same_or_conflict(existing: Message, conversation_id: int | None, body: str) -> Message:
+    """A retry repeats the message exactly; anything else reusing its id is refused."""
+    if existing.body != body or (conversation_id is not None
+                                 and existing.conversation_id != conversation_id):
+        raise ClientIdConflict(
+            "client_id was already used for a different message; use a new one.",
+            field="client_id",
+        )
+    return existing
+
+
+def start_conversation_with_message(
+    contact: Contact,
+    body: str,
+    *,
+    client_id: str = "",
+    custom_attributes: dict[str, Any] | None = None,
+) -> tuple[Conversation, Result]:
+    """A conversation and its first message; a retry (same ``client_id``) gets the original.
+
+    Returned events are empty for a retry. The original is looked up first, so a retry
+    creates no conversation; a concurrent twin that wins the race is found afterwards.
+    """
+    for _ in range(2):
+        if client_id:
+            existing = (Message.objects.select_related("conversation")
+                        .filter(contact=contact, client_id=client_id,
+                                sender_kind=Message.Sender.CONTACT).first())
+            if existing is not None:
+                _same_or_conflict(existing, None, body)
+                return existing.conversation, Result(existing, created=False)
+        try:
+            with transaction.atomic():
+                conversation, published = start_conversation(
+                    contact, custom_attributes=custom_attributes
+                )
+                result = post_contact_message(contact, conversation.pk, body,
+                                              client_id=client_id)
+                if not result.created:  # the twin won: undo this conversation, find it
+                    raise ClientIdConflict("retry", field="client_id")
+        except ClientIdConflict:
+            continue
+        result.events[:0] = published
+        conversation.last_message_at = conversation.updated_at = result.message.created_at
+        return conversation, result
+    raise ClientIdConflict("client_id was already used for a different message; use a new one.",
+                           field="client_id")
+
+
+def clamp_read_pointer(conversation: Conversation, up_to: int | None) -> int | None:
+    """A read pointer past the newest message would hide future replies from the unread
+    count and send agents a false read receipt; pin it to a real message."""
+    if up_to is None:
+        return None
+    return (
+        Message.objects.filter(conversation=conversation, id__lte=up_to)
+        .order_by("-id").values_list("id", flat=True).first() or 0
+    )
+
+
 def mark_read_by_contact(
     contact: Contact, conversation: Conversation, up_to: int | None = None
 ) -> list[events.Event]:
     """Move the contact's read pointer; tabs get new unread counts, agents a read receipt."""
-    last_id = latest_message_id(conversation) if up_to is None else up_to
+    last_id = latest_message_id(conversation) if up_to is None else clamp_read_pointer(
+        conversation, up_to)
     Conversation.objects.filter(pk=conversation.pk, contact_last_read_id__lt=last_id).update(
         contact_last_read_id=last_id
     )
@@ -301,7 +376,8 @@ def mark_read_by_contact(
 
 
 def mark_read_by_agent(conversation: Conversation, up_to: int | None = None) -> list[events.Event]:
-    last_id = latest_message_id(conversation) if up_to is None else up_to
+    last_id = latest_message_id(conversation) if up_to is None else clamp_read_pointer(
+        conversation, up_to)
     # Pointer and count move in one statement, so a message arriving meanwhile is counted.
     Conversation.objects.filter(pk=conversation.pk, agent_last_read_id__lt=last_id).update(
         agent_last_read_id=last_id,

@@ -56,6 +56,23 @@ DEFAULTS: dict[str, Any] = {
     # (or, with CONSENT_ON_OPEN, the visitor opening the chat).
     "REQUIRE_CONSENT": False,
     "CONSENT_ON_OPEN": True,
+    # Throttles (REST; messages share RATE_LIMIT_MESSAGES with the sockets). Counters live
+    # in this Django cache alias, so every worker sees the same counts when it is shared
+    # (Redis); a per-process cache (LocMem) counts per worker.
+    "CACHE": "default",
+    # DRF rate strings ("N/s", "N/min", "N/hour", "N/day"); None turns one off.
+    "THROTTLE_RATES": {
+        "ping_ip": "120/min",
+        "ping_contact": "60/min",
+        "identify_ip": "30/min",
+        "identify_contact": "10/min",
+        "conversation_ip": "60/min",
+        "conversation_contact": "20/min",
+        "message_ip": "300/min",
+    },
+    # Bytes of uploads a contact may send per UPLOAD_QUOTA_WINDOW seconds.
+    "UPLOAD_QUOTA": 100 * 1024 * 1024,
+    "UPLOAD_QUOTA_WINDOW": 60 * 60,
 }
 
 

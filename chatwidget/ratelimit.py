@@ -1,9 +1,11 @@
-"""Sliding-window rate limits for socket frames, shared by every socket of one process.
+"""Rate limits: a per-process window for socket frames, a shared one for messages.
 
-Counting per contact (not per socket) is what stops a visitor from multiplying the limit
-by opening more tabs. The counters live in process memory, so with N ASGI workers a
-contact whose tabs land on different workers gets up to N times the limit; the limit
-guards the server against floods, it is not a billing quota (docs/protocol.md).
+Socket frames other than messages (typing, read, ping...) and the abuse strikes are counted
+in process memory: they guard one server against one flood. Messages are one budget per
+sender (contact or agent) whether they come over a socket or REST, so they are counted in
+Django's cache (``CHATWIDGET["CACHE"]``): shared by every worker when that cache is
+(Redis), per worker otherwise. The stored format is DRF's ``SimpleRateThrottle`` history
+(a list of timestamps, newest first), which the REST throttle reads and writes too.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Hashable
+from typing import Any
+
+from django.core.cache import caches
+
+from . import conf
 
 
 class SlidingWindow:
@@ -50,3 +57,49 @@ class SlidingWindow:
 
 # One per process: every consumer of the process counts against the same windows.
 frames = SlidingWindow()
+
+
+def cache() -> Any:
+    return caches[conf.get("CACHE")]
+
+
+def cache_key(scope: str, owner: tuple[str, Any] | str) -> str:
+    """``owner`` is ("contact", pk), ("agent", pk) or an IP address."""
+    ident = ":".join(str(part) for part in owner) if isinstance(owner, tuple) else owner
+    return f"chatwidget:throttle:{scope}:{ident}"
+
+
+def message_key(owner: tuple[str, Any]) -> str:
+    """The one message budget of a contact (all its tabs and requests) or an agent."""
+    return cache_key("messages", owner)
+
+
+def apply(history: list[float], now: float, limit: int,
+          window: float) -> tuple[list[float], float | None]:
+    """DRF's sliding window: the new history, and the wait when over the limit."""
+    history = [t for t in history if t > now - window]
+    if len(history) >= limit:
+        return history, max(history[-1] + window - now, 0.0)
+    return [now, *history], None
+
+
+def hit(key: str, limit: int, window: float) -> float | None:
+    """Count one hit in the shared cache; None when allowed, else seconds to wait."""
+    store = cache()
+    history, wait = apply(store.get(key, []), time.time(), limit, window)
+    if wait is None:
+        store.set(key, history, window)
+    return wait
+
+
+async def ahit(key: str, limit: int, window: float) -> float | None:
+    """:func:`hit` for consumers, through Django's async cache API."""
+    store = cache()
+    history, wait = apply(await store.aget(key, []), time.time(), limit, window)
+    if wait is None:
+        await store.aset(key, history, window)
+    return wait
+
+
+def message_limit() -> tuple[int, int]:
+    return conf.get("RATE_LIMIT_MESSAGES"), conf.get("RATE_LIMIT_WINDOW")

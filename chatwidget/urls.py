@@ -7,10 +7,13 @@ URL names live in the ``chatwidget`` namespace (``chatwidget:ping``, ``chatwidge
 from django.urls import include, path
 
 from .api.downloads import AttachmentDownloadView
+from .validation import register_id_converter
+
+register_id_converter()
 
 app_name = "chatwidget"
 
 urlpatterns = [
     path("api/", include("chatwidget.api.urls")),
-    path("attachments/<int:pk>/", AttachmentDownloadView.as_view(), name="attachment"),
+    path("attachments/<cw_id:pk>/", AttachmentDownloadView.as_view(), name="attachment"),
 ]

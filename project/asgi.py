@@ -11,7 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chatwidget.routing import websocket_urlpatterns  # noqa: E402
+from chatwidget.routing import unknown_socket_path, websocket_urlpatterns  # noqa: E402
 from chatwidget.security import WidgetOriginValidator  # noqa: E402
 
 # WidgetOriginValidator is Channels' AllowedHostsOriginValidator plus one door: a foreign
@@ -21,7 +21,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": WidgetOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, unknown_socket_path]))
         ),
     }
 )

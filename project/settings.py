@@ -141,6 +141,9 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+    # chatwidget's throttles count here (CHATWIDGET["CACHE"]), so every worker shares them.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
 else:
     # Channels' in-memory layer with its expiry sweep rate-limited (see chatwidget/layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "chatwidget.layers.InMemoryChannelLayer"}}

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from chatwidget import identity
+from chatwidget import identity, ratelimit
 
 
 @pytest.fixture
@@ -53,3 +55,19 @@ def agent_client(agent):
     client = APIClient()
     client.force_login(agent)
     return client
+
+
+@pytest.fixture
+def no_error_logs(caplog):
+    """A refusal is not a server error: bad input may not log anything at ERROR level."""
+    caplog.set_level(logging.WARNING)
+    yield
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Every test starts with empty throttle counters (all tests come from one address)."""
+    ratelimit.cache().clear()
+    yield

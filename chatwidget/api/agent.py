@@ -12,17 +12,16 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import chat, conf, events
 from ..adapter import get_adapter
 from ..models import Contact, Conversation, Message
-from . import errors, payloads, threads
+from . import errors, payloads, threads, throttling
 from . import responses as r
 from . import serializers as s
-from .base import ChatWidgetAPIView, document, validated
+from .base import ChatWidgetAPIView, JSONParser, MultiPartParser, document, validated
 from .permissions import IsAgent
 
 
@@ -56,10 +55,7 @@ class AgentView(ChatWidgetAPIView):
     permission_classes = [IsAgent]
 
     def conversation(self, pk: int) -> Conversation:
-        conversation = Conversation.objects.select_related("contact").filter(pk=pk).first()
-        if conversation is None:
-            raise NotFound("No such conversation.")
-        return conversation
+        return chat.get_conversation(pk)
 
     def changed(self, conversation: Conversation, **changes: Any) -> Response:
         events.publish(chat.update_conversation(conversation, **changes))
@@ -101,6 +97,8 @@ class AgentConversationView(AgentView):
 
 class AgentMessagesView(AgentView):
     parser_classes = [JSONParser, MultiPartParser]
+    # The agent socket's message budget, shared.
+    throttle_classes = [throttling.MessageThrottle]
 
     @document(
         operation_id="agent_list_messages",

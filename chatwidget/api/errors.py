@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from .. import chat, identity
+from .. import identity, validation
 
 # DRF's exception classes → the stable ``type`` strings clients switch on.
 _DRF_TYPES: list[tuple[type[exceptions.APIException], str]] = [
@@ -112,7 +113,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
 
     headers: dict[str, str] = {}
-    if isinstance(exc, identity.IdentityError | chat.ChatError):
+    if isinstance(exc, RequestDataTooBig):
+        body, code = error_body("too_large", "The request body is too large."), 413
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many form fields or files, a malformed multipart body: the client's fault.
+        body, code = error_body("parse_error", "The request could not be parsed."), 400
+    elif isinstance(exc, identity.IdentityError | validation.InvalidInput):
         fields = {exc.field: [exc.message]} if exc.field else None
         body, code = error_body(exc.type, exc.message, fields), exc.status
     elif isinstance(exc, ApiError):

@@ -13,7 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import chat, conf
+from .. import chat, conf, validation
 
 _ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 _SCALARS = (str, int, float, bool, type(None))
@@ -46,6 +46,8 @@ def validate_attributes(value: Any, *, existing: dict[str, Any] | None = None) -
             )
         if isinstance(item, float) and not math.isfinite(item):
             raise chat.ChatError(f"Attribute {key!r} must be a finite number.")
+        if isinstance(item, str) and validation.text_problem(item):
+            raise chat.ChatError(f"Attribute {key!r} {validation.text_problem(item)}")
         if isinstance(item, str) and len(item) > value_length:
             raise chat.ChatError(f"Attribute {key!r} is longer than {value_length} characters.")
     return value
@@ -66,11 +68,31 @@ class AttributesField(serializers.Field):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         try:
             return validate_attributes(data)
-        except chat.ChatError as exc:
+        except validation.InvalidInput as exc:
             raise serializers.ValidationError(exc.message) from exc
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer from a JSON number or a string of ASCII digits, within the database's range.
+
+    DRF's ``IntegerField`` runs ``int()`` on the text, which takes ``"١٢"`` and leaves an
+    unbounded field to overflow the database; :func:`validation.parse_int` does neither.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", validation.MAX_INT)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            value = validation.parse_int(data, minimum=-validation.MAX_INT - 1)
+        except validation.InvalidInput:
+            self.fail("invalid")
+        return super().to_internal_value(value)
 
 
 class StrictCharField(serializers.CharField):

@@ -11,13 +11,20 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .. import chat
-from .fields import AttributesField, StrictCharField, validate_attributes
+from .. import chat, validation
+from .fields import AttributesField, StrictCharField, StrictIntegerField, validate_attributes
 
 MAX_PAGE = 200
+# ASCII digits only: ``\d`` would also match Arabic-Indic digits.
+ASSIGNEE = r"^(me|none|[1-9][0-9]{0,18})$"
+USER_HASH = r"^[0-9a-fA-F]*$"
 
 
 class StrictEmailField(StrictCharField, serializers.EmailField):
+    pass
+
+
+class StrictRegexField(StrictCharField, serializers.RegexField):
     pass
 
 
@@ -25,7 +32,7 @@ def chat_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
     """Run a ``chat`` validator inside ``Serializer.validate``, keeping its field name."""
     try:
         return check(*args, **kwargs)
-    except chat.ChatError as exc:
+    except validation.InvalidInput as exc:
         raise serializers.ValidationError({exc.field or "non_field_errors": [exc.message]}) from exc
 
 
@@ -33,7 +40,7 @@ def merged_attributes(field: str, value: dict[str, Any], existing: dict[str, Any
     """The attribute limits hold for the merged result, not only for one request."""
     try:
         validate_attributes(value, existing=existing)
-    except chat.ChatError as exc:
+    except validation.InvalidInput as exc:
         raise serializers.ValidationError({field: [exc.message]}) from exc
 
 
@@ -52,8 +59,9 @@ class PingSerializer(serializers.Serializer):
 
 class IdentifySerializer(serializers.Serializer):
     external_id = StrictCharField(max_length=255)
-    user_hash = StrictCharField(
-        required=False, allow_blank=True, max_length=128,
+    user_hash = StrictRegexField(
+        USER_HASH, required=False, allow_blank=True, max_length=128,
+        error_messages={"invalid": "Must be the hexadecimal HMAC-SHA256 digest."},
         help_text="hex(HMAC-SHA256(widget identity secret, external_id)), computed by the "
                   "site's server.",
     )
@@ -109,38 +117,41 @@ class DescribeSerializer(serializers.Serializer):
 
 
 class ReadSerializer(serializers.Serializer):
-    last_read_id = serializers.IntegerField(
+    last_read_id = StrictIntegerField(
         required=False, allow_null=True, min_value=0,
         help_text="The newest message id seen; everything when omitted.",
     )
 
 
 class MessagesQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(required=False, default=0, min_value=0,
-                                     help_text="Only messages with a larger id.")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    after = StrictIntegerField(required=False, default=0, min_value=0,
+                               help_text="Only messages with a larger id.")
+    limit = StrictIntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
 
 # ---------------------------------------------------------------- agent
 
 
 class AssignSerializer(serializers.Serializer):
-    assignee_id = serializers.IntegerField(allow_null=True,
-                                           help_text="An agent's user id, or null to unassign.")
+    assignee_id = StrictIntegerField(allow_null=True,
+                                     help_text="An agent's user id, or null to unassign.")
 
 
 class AgentConversationsQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["open", "closed"], required=False)
-    assignee = serializers.CharField(required=False,
-                                     help_text="`me`, `none`, or an agent's user id.")
-    contact = serializers.IntegerField(required=False, min_value=1)
+    assignee = StrictRegexField(ASSIGNEE, required=False,
+                                      help_text="`me`, `none`, or an agent's user id.")
+    contact = StrictIntegerField(required=False, min_value=1)
     q = serializers.CharField(required=False, max_length=200,
                               help_text="Text in the contact's name or email or a message.")
-    after = serializers.IntegerField(required=False, min_value=1,
-                                     help_text="The previous page's `next_after`.")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    after = StrictIntegerField(required=False, min_value=1,
+                               help_text="The previous page's `next_after`.")
+    limit = StrictIntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
     def validate_assignee(self, value: str) -> str:
-        if value not in ("me", "none") and not value.isdigit():
-            raise serializers.ValidationError("Use me, none, or a user id.")
+        if value not in ("me", "none"):
+            try:
+                validation.parse_int(value, minimum=1)
+            except validation.InvalidInput:
+                raise serializers.ValidationError("Use me, none, or a user id.") from None
         return value

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import attachments, chat, conf, events
-from ..models import Attachment, Conversation, Message
+from ..models import Attachment, Conversation
 from . import payloads
 from . import serializers as s
 from .base import validated
@@ -24,17 +24,6 @@ Post = Callable[[dict[str, Any], list[Attachment]], chat.Result]
 
 def page_limit(value: int | None) -> int:
     return value or min(conf.get("PAGE_SIZE"), s.MAX_PAGE)
-
-
-def clamp_read_pointer(conversation: Conversation, up_to: int | None) -> int | None:
-    """A read pointer past the newest message would hide future replies from the unread
-    count and send agents a false read receipt; pin it to a real message."""
-    if up_to is None:
-        return None
-    return (
-        Message.objects.filter(conversation=conversation, id__lte=up_to)
-        .order_by("-id").values_list("id", flat=True).first() or 0
-    )
 
 
 def unread_of(event_list: list[events.Event]) -> dict[str, Any]:
@@ -63,6 +52,6 @@ def send_message(request: Request, conversation: Conversation, post: Post) -> Re
 def read_up_to(request: Request, conversation: Conversation,
                mark: Callable[[int | None], list[events.Event]]) -> Response:
     up_to = validated(s.ReadSerializer, request.data).get("last_read_id")
-    published = mark(clamp_read_pointer(conversation, up_to))
+    published = mark(up_to)
     events.publish(published)
     return Response({"unread": unread_of(published)})

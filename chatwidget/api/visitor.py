@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Max
 from django.middleware.csrf import get_token
 from rest_framework import status
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import chat, conf, events, identity
 from ..models import Contact, Conversation, Message, Widget, WidgetToken
-from . import errors, payloads, threads
+from . import errors, payloads, threads, throttling
 from . import responses as r
 from . import serializers as s
 from .authentication import PingAuthentication, VisitorAuthentication, site_user, widget_session
-from .base import ChatWidgetAPIView, document, validated
+from .base import ChatWidgetAPIView, JSONParser, MultiPartParser, document, validated
 from .cors import CrossOriginMixin
 from .permissions import IsVisitor
 
@@ -46,7 +44,7 @@ class VisitorView(CrossOriginMixin, ChatWidgetAPIView):
         return request.auth.contact
 
     def conversation(self, request: Request, pk: int) -> Conversation:
-        return chat.get_conversation_for_contact(self.contact(request), pk)
+        return chat.get_conversation(pk, contact=self.contact(request))
 
     def token_for_bearer(self, request: Request, data: dict[str, Any]) -> dict[str, Any]:
         """Bearer clients learn a rotated token from the body; cookie clients never see it."""
@@ -59,6 +57,7 @@ class VisitorView(CrossOriginMixin, ChatWidgetAPIView):
 class PingView(VisitorView):
     authentication_classes = [PingAuthentication]
     permission_classes = [AllowAny]
+    throttle_classes = throttling.PingThrottles
 
     @document(
         operation_id="ping",
@@ -133,6 +132,8 @@ class PingView(VisitorView):
 
 
 class IdentifyView(VisitorView):
+    throttle_classes = throttling.IdentifyThrottles
+
     @document(
         operation_id="identify",
         summary="Become a verified external identity",
@@ -208,6 +209,8 @@ class LogoutView(VisitorView):
 
 
 class ConversationsView(VisitorView):
+    throttle_classes = throttling.ConversationThrottles
+
     @document(
         operation_id="list_conversations",
         responses={200: r.ConversationListSerializer, **r.errors(401)},
@@ -232,30 +235,22 @@ class ConversationsView(VisitorView):
     def post(self, request: Request) -> Response:
         data = validated(s.ConversationCreateSerializer, request.data)
         contact = self.contact(request)
-        with transaction.atomic():
-            conversation, published = chat.start_conversation(
-                contact, custom_attributes=data.get("custom_attributes")
-            )
-            result = None
-            if data.get("body") is not None:
-                result = chat.post_contact_message(
-                    contact, conversation.pk, data["body"], client_id=data["client_id"]
-                )
-                if not result.created:
-                    # A retried request: the conversation its first attempt made stands.
-                    conversation.delete()
-                    original = result.message
-                    return Response({
-                        "conversation": events.conversation_payload(original.conversation),
-                        "message": events.message_payload(original),
-                    })
-                published += result.events
-                conversation.last_message_at = conversation.updated_at = result.message.created_at
-        events.publish(published)
+        attributes = data.get("custom_attributes")
+        if data.get("body") is None:
+            conversation, published = chat.start_conversation(contact,
+                                                              custom_attributes=attributes)
+            events.publish(published)
+            return Response({"conversation": events.conversation_payload(conversation),
+                             "message": None}, status=status.HTTP_201_CREATED)
+        conversation, result = chat.start_conversation_with_message(
+            contact, data["body"], client_id=data["client_id"], custom_attributes=attributes
+        )
+        events.publish(result.events)
         return Response(
             {"conversation": events.conversation_payload(conversation),
-             "message": payloads.created_message(result) if result else None},
-            status=status.HTTP_201_CREATED,
+             "message": payloads.created_message(result)},
+            # A retried request: the conversation its first attempt made stands.
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
 
@@ -273,6 +268,8 @@ class ConversationView(VisitorView):
 
 class MessagesView(VisitorView):
     parser_classes = [JSONParser, MultiPartParser]
+    throttle_classes = [throttling.MessageIPThrottle, throttling.MessageThrottle,
+                        throttling.UploadQuotaThrottle]
 
     @document(
         operation_id="list_messages",

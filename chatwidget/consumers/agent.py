@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.auth import get_user
 from channels.db import database_sync_to_async
@@ -52,10 +51,9 @@ class AgentConsumer(ChatWidgetConsumer):
             return
         await self.send_json({"type": "ready", "agent": {"id": self.agent.pk,
                                                          "name": self.agent_name}})
-        raw = self.scope.get("query_string", b"").decode("latin1")
-        after = parse_qs(raw).get("after", [""])[-1]
-        if after.isdigit():
-            await self.replay(await self.load_replay(int(after), None))
+        after = await self.handshake_after()
+        if after is not None:
+            await self.replay(await self.load_replay(after, None))
 
     def rate_key(self) -> tuple[str, Any]:
         return ("agent", self.agent.pk)
@@ -97,20 +95,12 @@ class AgentConsumer(ChatWidgetConsumer):
 
     @database_sync_to_async
     def get_conversation(self, conversation_id: int) -> Conversation:
-        try:
-            return Conversation.objects.select_related("contact").get(pk=conversation_id)
-        except Conversation.DoesNotExist:
-            raise chat.NotFound("No such conversation.", field="conversation") from None
+        return chat.get_conversation(conversation_id)
 
     @database_sync_to_async
     def post_message(self, conversation_id: int, body: str,
                      client_id: str) -> tuple[list[events.Event], dict[str, Any]]:
-        try:
-            conversation = Conversation.objects.select_related("contact").get(
-                pk=conversation_id
-            )
-        except Conversation.DoesNotExist:
-            raise chat.NotFound("No such conversation.", field="conversation") from None
+        conversation = chat.get_conversation(conversation_id)
         result = chat.post_agent_message(self.agent, conversation, body, client_id=client_id,
                                          sender_name=self.agent_name)
         if not result.created:  # a repeated clientId: the original, and nothing to publish
@@ -120,11 +110,7 @@ class AgentConsumer(ChatWidgetConsumer):
 
     @database_sync_to_async
     def mark_read(self, conversation_id: int, last_read_id: int | None) -> list[events.Event]:
-        try:
-            conversation = Conversation.objects.get(pk=conversation_id)
-        except Conversation.DoesNotExist:
-            raise chat.NotFound("No such conversation.", field="conversation") from None
-        return chat.mark_read_by_agent(conversation, last_read_id)
+        return chat.mark_read_by_agent(chat.get_conversation(conversation_id), last_read_id)
 
     @database_sync_to_async
     def load_replay(self, after: int, conversation_id: int | None) -> resume.Replay:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import json
 import logging
 import time
 from enum import IntEnum
 from typing import Any
+from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from .. import chat, conf, events, ratelimit
+from .. import chat, conf, events, ratelimit, validation
 
 logger = logging.getLogger("chatwidget.consumers")
 
@@ -34,6 +34,7 @@ class CloseCode(IntEnum):
     FORBIDDEN = 4403  # origin not allowed, or not an agent
     RATE_LIMITED = 4408  # kept flooding after rate_limited errors
     FRAME_TOO_LARGE = 4413  # kept sending oversized frames, or one far over the limit
+    NOT_FOUND = 4404  # no socket at this path
 
 
 class FrameError(Exception):
@@ -72,6 +73,11 @@ def str_field(frame: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise FrameError("invalid_field", f"{name} must be a string.", field=name)
     return value
+
+
+def query_params(scope: dict[str, Any]) -> dict[str, str]:
+    raw = scope.get("query_string", b"").decode("latin1")
+    return {key: values[-1] for key, values in parse_qs(raw).items()}
 
 
 def frame_size(text: str, limit: int) -> int:
@@ -148,10 +154,21 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
             error["field"] = field
         # Lets the client settle the promise of the send that failed.
         client_id = frame.get("clientId") if frame else None
-        if isinstance(client_id, str):
+        if isinstance(client_id, str) and not validation.text_problem(client_id):
             error["clientId"] = client_id
         error.update(extra)
         await self.send_json(error)
+
+    async def handshake_after(self) -> int | None:
+        """The handshake's ``?after=`` resume point; a malformed one is an error frame."""
+        value = query_params(self.scope).get("after")
+        if not value:
+            return None
+        try:
+            return validation.parse_int(value, field="after")
+        except validation.InvalidInput as error:
+            await self.send_error("invalid_field", error.message, field="after")
+            return None
 
     async def replay(self, replay: Any) -> None:
         """Send a :class:`chatwidget.resume.Replay`, then ``resume.done``."""
@@ -190,12 +207,18 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
                                       f"Frames are limited to {limit} bytes.", limit=limit)
             return
         try:
-            frame = json.loads(text_data)
+            frame = validation.parse_json(text_data)
         except ValueError:
             await self.send_error("invalid_json", "The frame is not valid JSON.")
             return
         if not isinstance(frame, dict):
             await self.send_error("invalid_json", "A frame must be a JSON object.")
+            return
+        try:
+            validation.check_json(frame)
+        except validation.InvalidInput as error:
+            await self.send_error("invalid_field", error.message, field=error.field,
+                                  frame=frame)
             return
         kind = frame.get("type")
         if not isinstance(kind, str):
@@ -220,8 +243,9 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
             await getattr(self, handler)(frame)
         except FrameError as error:
             await self.send_error(error.code, error.message, field=error.field, frame=frame)
-        except chat.ChatError as error:
-            code = "not_found" if isinstance(error, chat.NotFound) else "invalid_field"
+        except validation.InvalidInput as error:
+            # not_found, client_id_conflict...; a plain invalid value names its field.
+            code = "invalid_field" if error.type == "invalid" else error.type
             field = _FRAME_FIELDS.get(error.field or "", error.field)
             await self.send_error(code, error.message, field=field, frame=frame)
 
@@ -229,7 +253,8 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         limit, window = conf.get("RATE_LIMIT_MESSAGES"), conf.get("RATE_LIMIT_WINDOW")
         key = self.rate_key()
         if kind in self.message_frames:
-            retry = ratelimit.frames.hit((key, "messages"), limit, window)
+            # One budget with the REST API's message throttle, in the shared cache.
+            retry = await ratelimit.ahit(ratelimit.message_key(key), limit, window)
         else:
             retry = ratelimit.frames.hit((key, "frames"), limit * self.other_frames_factor,
                                          window)
@@ -307,6 +332,13 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     async def mark_read(self, conversation_id: int,
                         last_read_id: int | None) -> list[events.Event]:
         """Move this side's read pointer."""
+
+
+class UnknownPath(AsyncWebsocketConsumer):
+    """A socket path no route names: refused at the handshake, not a router exception."""
+
+    async def connect(self) -> None:
+        await self.close(code=int(CloseCode.NOT_FOUND))
 
 
 def cancel(task: asyncio.Task[Any] | None) -> None:

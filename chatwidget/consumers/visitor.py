@@ -9,28 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
 from .. import chat, conf, events, identity, resume
 from ..models import Conversation, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
-from .base import ChatWidgetConsumer, CloseCode, cancel, int_field
+from .base import ChatWidgetConsumer, CloseCode, cancel, int_field, query_params
 
 # Conversations a socket has already proven it owns (typing and read need the row).
 _CONVERSATION_CACHE_SIZE = 32
-
-
-def query_params(scope: dict[str, Any]) -> dict[str, str]:
-    raw = scope.get("query_string", b"").decode("latin1")
-    return {key: values[-1] for key, values in parse_qs(raw).items()}
-
-
-def optional_int(value: str | None) -> int | None:
-    if value is None or not value.isdigit():
-        return None
-    return int(value)
 
 
 class VisitorConsumer(ChatWidgetConsumer):
@@ -52,7 +40,6 @@ class VisitorConsumer(ChatWidgetConsumer):
         self.conversations: dict[int, Conversation] = {}
         params = query_params(self.scope)
         self.app_id = params.get("app_id") or None
-        self.resume_after = optional_int(params.get("after"))
         self.origin = header(self.scope, b"origin")
         self.cross_origin = self.scope.get("chatwidget_cross_origin")
         if self.cross_origin is None:  # mounted without WidgetOriginValidator
@@ -102,8 +89,9 @@ class VisitorConsumer(ChatWidgetConsumer):
         if not await self.join_all(groups):
             return
         await self.send_json({"type": "ready", "contactId": self.contact.pk})
-        if self.resume_after is not None:
-            await self.replay(await self.load_replay(self.resume_after))
+        after = await self.handshake_after()
+        if after is not None:
+            await self.replay(await self.load_replay(after))
 
     def may_use(self, token: WidgetToken) -> bool:
         widget = token.contact.widget
@@ -196,7 +184,7 @@ class VisitorConsumer(ChatWidgetConsumer):
     def get_conversation(self, conversation_id: int) -> Conversation:
         conversation = self.conversations.get(conversation_id)
         if conversation is None:
-            conversation = chat.get_conversation_for_contact(self.contact, conversation_id)
+            conversation = chat.get_conversation(conversation_id, contact=self.contact)
             if len(self.conversations) >= _CONVERSATION_CACHE_SIZE:
                 self.conversations.clear()
             self.conversations[conversation_id] = conversation
@@ -204,7 +192,7 @@ class VisitorConsumer(ChatWidgetConsumer):
 
     @database_sync_to_async
     def mark_read(self, conversation_id: int, last_read_id: int | None) -> list[events.Event]:
-        conversation = chat.get_conversation_for_contact(self.contact, conversation_id)
+        conversation = chat.get_conversation(conversation_id, contact=self.contact)
         return chat.mark_read_by_contact(self.contact, conversation, last_read_id)
 
     @database_sync_to_async

@@ -130,7 +130,8 @@ def test_conversation_detail_and_404(agent_client, make_conversation):
 
     assert detail.json()["conversationId"] == conversation.pk
     assert detail.json()["lastMessage"]["body"] == "Hello"
-    assert_error(agent_client.get(f"{AGENT}conversations/999999/"), 404, "not_found")
+    assert_error(agent_client.get(f"{AGENT}conversations/999999/"), 404, "not_found",
+                 fields=["conversation"])
 
 
 def test_an_agent_replies_and_the_visitor_sees_the_reply(

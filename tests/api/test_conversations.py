@@ -47,6 +47,23 @@ def test_retrying_a_conversation_start_with_the_same_client_id_makes_one_of_each
     assert Message.objects.count() == 1
 
 
+def test_a_conversation_start_reusing_a_client_id_with_other_text_is_a_conflict(browser):
+    first = start_conversation(browser, "Hello", client_id="start-1")
+    other = browser.post(f"{API}conversations/", {"body": "Something else",
+                                                 "client_id": "start-1"}, format="json")
+
+    assert_error(other, 409, "client_id_conflict", fields=["client_id"])
+    assert Conversation.objects.count() == 1
+    assert list(Message.objects.values_list("body", flat=True)) == ["Hello"]
+    # A message in an existing conversation may not reuse it either.
+    reused = send(browser, first["conversation"]["conversationId"], "Hello",
+                  client_id="start-1")
+    assert reused.status_code == 200  # the same text in the same conversation: a retry
+    conversation_id = start_conversation(browser, "Second")["conversation"]["conversationId"]
+    assert_error(send(browser, conversation_id, "Hello", client_id="start-1"), 409,
+                 "client_id_conflict", fields=["client_id"])
+
+
 def test_sending_the_same_client_id_twice_stores_one_message_with_one_server_id(
     browser, conversation_id
 ):
