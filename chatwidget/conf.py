@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_MESSAGES": 30,
     "RATE_LIMIT_WINDOW": 10,
     "RESUME_LIMIT": 500,
+    # Seconds between a socket's re-checks of its session, token and agent permission.
+    "REVALIDATE_INTERVAL": 30,
     # Origins allowed to embed the widget cross-origin with a bearer token (in addition
     # to each Widget's own allowed_origins).
     "ALLOWED_ORIGINS": [],

@@ -68,6 +68,34 @@ def agents_group(widget_id: int) -> str:
     return f"agents.{widget_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every socket of one site user: its visitor tabs and its inbox, on every device."""
+    return f"user.{user_id}"
+
+
+# Server-internal: tells a user's sockets to re-check their credential now (consumer
+# method ``chatwidget_recheck``); never forwarded to a client, so not in the catalogue.
+RECHECK_LAYER_TYPE = "chatwidget.recheck"
+
+
+def recheck_users(user_ids: Iterable[int]) -> None:
+    """After the commit, ask these users' sockets to re-check (logout, password change...)."""
+    groups = [user_group(pk) for pk in user_ids]
+    if groups:
+        transaction.on_commit(lambda: _send_raw(groups, {"type": RECHECK_LAYER_TYPE}))
+
+
+def _send_raw(groups: list[str], message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:  # the periodic recheck still closes the socket, later
+            logger.warning("chatwidget: could not ask %s to re-check", group, exc_info=True)
+
+
 @dataclass(frozen=True)
 class Event:
     group: str

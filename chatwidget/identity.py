@@ -6,18 +6,25 @@ middleware, the REST views and the consumers only call it.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Left
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from . import conf, events
 from .adapter import get_adapter
 from .models import Contact, Conversation, Message, Widget, WidgetToken
+
+logger = logging.getLogger("chatwidget.identity")
 
 
 class IdentityError(Exception):
@@ -126,21 +133,44 @@ def merge_contacts(source: Contact, target: Contact) -> None:
     """Fold an anonymous contact's history into an identified one.
 
     Only anonymous sources are merged: two identified identities are never combined, since
-    that would show one person's history to another.
+    that would show one person's history to another. The merge runs in a savepoint and
+    never raises: a login or logout must not fail because of the chat, so on a database
+    error the browser still rotates to ``target``, without the anonymous history.
     """
     if source.pk == target.pk or source.is_identified:
         return
-    if conf.get("MERGE_ON_IDENTIFY"):
-        Conversation.objects.filter(contact=source).update(contact=target)
-        Message.objects.filter(contact=source).update(contact=target)
-        fresh = {k: v for k, v in source.attributes.items() if k not in target.attributes}
-        if fresh:
-            target.attributes = {**target.attributes, **fresh}
-        if source.email and not target.email:
-            target.email = source.email
-        target.save(update_fields=["attributes", "email"])
-    source.merged_into = target
-    source.save(update_fields=["merged_into"])
+    try:
+        with transaction.atomic():
+            if conf.get("MERGE_ON_IDENTIFY"):
+                _move_history(source, target)
+            source.merged_into = target
+            source.save(update_fields=["merged_into"])
+    except DatabaseError:
+        logger.exception("chatwidget: contact %s not merged into %s; rotating without merging",
+                         source.pk, target.pk)
+
+
+def _move_history(source: Contact, target: Contact) -> None:
+    taken = Message.objects.filter(contact=target, sender_kind=Message.Sender.CONTACT).exclude(
+        client_id=""
+    ).values("client_id")
+    # Both contacts may have used a client_id (ids are per browser tab, not global): the
+    # moved copy gets a suffix its message id makes unique, so the unique key holds.
+    Message.objects.filter(
+        contact=source, sender_kind=Message.Sender.CONTACT, client_id__in=taken
+    ).update(client_id=Concat(Left("client_id", 40), Value("~m"), F("id"),
+                             output_field=models.CharField()))
+    Conversation.objects.filter(contact=source).update(contact=target)
+    Message.objects.filter(contact=source).update(contact=target)
+    room = conf.get("MAX_ATTRIBUTES") - len(target.attributes)
+    fresh = [(k, v) for k, v in source.attributes.items() if k not in target.attributes]
+    if fresh and room > 0:
+        # The identified contact's own attributes win, and the merge keeps the same cap
+        # the API enforces on every update.
+        target.attributes = {**target.attributes, **dict(fresh[:room])}
+    if source.email and not target.email:
+        target.email = source.email
+    target.save(update_fields=["attributes", "email"])
 
 
 def _switch(token: WidgetToken | None, target: Contact) -> IssuedToken:
@@ -155,9 +185,9 @@ def _switch(token: WidgetToken | None, target: Contact) -> IssuedToken:
     issued = issue_token(target)
     if token is not None:
         # The browser's other tabs still hold the old token's sockets: they switch too.
-        events.publish(
-            [events.Event(events.token_group(token.pk), events.LOGIN, events.login_payload(target))]
-        )
+        # Bare: whoever still holds the old token learns only that it must ping again,
+        # never whom this browser became (that is the new token's to fetch).
+        events.publish([events.Event(events.token_group(token.pk), events.LOGIN, {})])
     return issued
 
 
@@ -246,15 +276,111 @@ def logout(token: WidgetToken | None) -> None:
         revoke_token(token)
 
 
-def token_matches_user(token: WidgetToken, user: Any) -> bool:
-    """DESIGN §2's invariant for one token and the site session it arrives with.
+class Transport(enum.Enum):
+    """How a widget token reached the server; it decides what a mismatch may change."""
 
-    Authenticated: the token must be the user's contact. Not authenticated: the token must
-    not be bound to any user (an anonymous or external-id contact).
+    COOKIE = "cookie"  # any same-site HTTP request (the middleware, cookie REST calls)
+    PING = "ping"  # the widget loading: the one place a browser without a token gets one
+    BEARER = "bearer"  # a cross-origin embed's REST call
+    SOCKET = "socket"  # a visitor socket, at connect and on every recheck
+
+
+class Action(enum.Enum):
+    KEEP = "keep"  # the token stands (or, with no token, there is nothing to change)
+    SWITCH = "switch"  # become the site user's contact: merge, rotate the token
+    REVOKE = "revoke"  # end the token and clear the cookie
+    REFUSE = "refuse"  # not valid here, but this transport may not end it (a socket, a
+    #                    bearer call, another widget's token): answer as unauthenticated
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    user: Any = None  # SWITCH: whose contact the browser becomes
+
+
+def session_user(user: Any, session_hash: str | None = None) -> Any:
+    """The site user a session still authenticates, or None.
+
+    ``session_hash`` is the auth hash stored in the session when it logged in (sockets
+    re-read it; HTTP requests pass None because AuthenticationMiddleware already checked
+    it). A password change alters the user's hash, which ends every other session, and a
+    deactivated user is nobody, as Django's ModelBackend has it.
     """
-    if user is not None and user.is_authenticated:
-        return token.contact.user_id == user.pk
-    return token.contact.user_id is None
+    if user is None or not user.is_authenticated or not getattr(user, "is_active", True):
+        return None
+    if session_hash is not None and not constant_time_compare(
+        session_hash, user.get_session_auth_hash()
+    ):
+        return None
+    return user
+
+
+def decide(
+    token: WidgetToken | None,
+    user: Any,
+    widget: Widget | None,
+    transport: Transport,
+    *,
+    session_hash: str | None = None,
+    site_event: str | None = None,
+) -> Decision:
+    """THE identity rule (DESIGN §2): may this browser keep ``token``'s contact?
+
+    Pure: reads the arguments only. The site login owns the identity: an authenticated
+    browser must be that user's contact, and a user's contact is never kept by a browser
+    not logged in as that user. Only transports that can write the cookie (a page, a ping)
+    switch or revoke; the others refuse and let the next ping fix it.
+
+    ``site_event`` is ``"login"`` or ``"logout"`` when the site session changed during
+    this very request: a logout ends whatever identity the browser had, and a login always
+    rotates, even a token already naming the user, so no token outlives a login (fixation).
+    """
+    user = session_user(user, session_hash)
+    if site_event == "logout":
+        return Decision(Action.REVOKE)
+    if site_event == "login" and user is not None:
+        return Decision(Action.SWITCH, user)
+    writes_cookie = transport in (Transport.COOKIE, Transport.PING)
+    if token is not None and (
+        token.revoked_at is not None
+        or (widget is not None and token.contact.widget_id != widget.pk)
+    ):
+        if transport is not Transport.PING:
+            return Decision(Action.REFUSE)
+        token = None  # another widget's visitor: not this widget's, and not to be ended
+    if token is None:
+        if transport is Transport.PING and user is not None:
+            return Decision(Action.SWITCH, user)
+        return Decision(Action.KEEP if transport is Transport.COOKIE else Action.REFUSE)
+    if user is not None:
+        if token.contact.user_id == user.pk:
+            return Decision(Action.KEEP)
+        return Decision(Action.SWITCH, user) if writes_cookie else Decision(Action.REFUSE)
+    if token.contact.user_id is None:
+        return Decision(Action.KEEP)
+    # A user's history is never visible to a browser not logged in as that user.
+    return Decision(Action.REVOKE) if writes_cookie else Decision(Action.REFUSE)
+
+
+def apply(decision: Decision, token: WidgetToken | None,
+          widget: Widget | None = None) -> IssuedToken | None:
+    """Carry out a :func:`decide` verdict; returns the browser's new token, if any.
+
+    For REVOKE the caller clears its cookie; KEEP and REFUSE change nothing stored.
+    """
+    if decision.action is Action.SWITCH:
+        if token is not None and widget is not None and token.contact.widget_id != widget.pk:
+            token = None
+        return login_user(token, decision.user, widget)
+    if decision.action is Action.REVOKE and token is not None:
+        revoke_token(token)
+    return None
+
+
+def token_matches_user(token: WidgetToken, user: Any) -> bool:
+    """Does ``token`` stand for a request of ``user``? (A KEEP verdict on a socket.)"""
+    return decide(token, user, None, Transport.SOCKET).action is Action.KEEP
 
 
 def touch(contact: Contact) -> None:

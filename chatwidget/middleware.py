@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 
+from . import events
 from .session import WidgetSession
 
 
@@ -25,4 +26,5 @@ class ChatWidgetMiddleware:
         response = self.get_response(request)
         session.enforce()
         session.write_cookie(response)
+        events.recheck_users(session.recheck_user_ids)
         return response

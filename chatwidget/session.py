@@ -8,8 +8,17 @@ response body only to bearer-token (cross-origin) clients that already hold one.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
 from django.http import HttpRequest, HttpResponseBase
 
 from . import conf, identity
@@ -27,6 +36,8 @@ class WidgetSession:
         self.cookie_action: tuple[str, str | None] | None = None  # ("set", raw) / ("delete", None)
         self.logout_pending = False
         self.login_pending = False
+        # Users whose sockets must re-check once the response is ready (a logout).
+        self.recheck_user_ids: set[int] = set()
         # The site login as AuthenticationMiddleware set it (still lazy), kept here rather
         # than read back from request.user: DRF overwrites request.user with AnonymousUser
         # when its own authenticators fail. The auth signals keep it current (signals.py).
@@ -67,33 +78,30 @@ class WidgetSession:
         """Keep the widget identity in step with the site login (DESIGN §2).
 
         Run before the view (so it sees the right contact) and after it (a login or logout
-        in the view changes the site user).
+        in the view changes the site user). :func:`identity.decide` rules; this applies it.
         """
+        site_event = None
         if self.logout_pending:
-            self.logout_pending = False
-            identity.logout(self.token)
-            self.clear()
+            site_event, self.logout_pending, self.login_pending = "logout", False, False
+        elif self.login_pending:
+            site_event, self.login_pending = "login", False
+        elif self.raw is None or self.from_bearer:
             return
-        user = self.site_user
-        if self.login_pending:
-            self.login_pending = False
-            if user is not None and user.is_authenticated:
-                self.set_token(identity.login_user(self.token, user))
-            return
-        if self.raw is None or self.from_bearer:
-            return
-        token = self.token
-        if token is None:
+        transport = identity.Transport.BEARER if self.from_bearer else identity.Transport.COOKIE
+        decision = identity.decide(self.token, self.site_user, None, transport,
+                                   site_event=site_event)
+        self.apply(decision)
+
+    def apply(self, decision: identity.Decision, widget: Any = None) -> None:
+        """Carry out a verdict on this request: the new token, or a cleared cookie."""
+        if decision.action is identity.Action.KEEP and self.raw and self.token is None:
             # Unknown or revoked: drop it so the widget starts a fresh visitor on its ping.
             self.clear()
             return
-        if identity.token_matches_user(token, user):
-            return
-        if user is not None and user.is_authenticated:
-            self.set_token(identity.login_user(token, user))
-        else:
-            # A user's history is never visible to a browser not logged in as that user.
-            identity.revoke_token(token)
+        issued = identity.apply(decision, self.token, widget)
+        if issued is not None:
+            self.set_token(issued)
+        elif decision.action is identity.Action.REVOKE:
             self.clear()
 
     def write_cookie(self, response: HttpResponseBase) -> None:
@@ -128,3 +136,24 @@ def get_session(request: Any) -> WidgetSession:
     if session is None:
         session = request.chatwidget = WidgetSession(request)
     return session
+
+
+def socket_site_user(scope: dict[str, Any]) -> tuple[Any, str | None]:
+    """The user a socket's Django session names *now*, and the auth hash it stored.
+
+    Channels resolved ``scope["user"]`` once, at connect, and keeps the session it read
+    then; a logout, a password change or a deactivation since shows only in a fresh read.
+    Call from sync code (it queries). Returns (None, None) for no or an ended session.
+    """
+    key = getattr(scope.get("session"), "session_key", None)
+    if not key:
+        return None, None
+    fresh = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    try:
+        user_id = get_user_model()._meta.pk.to_python(fresh[SESSION_KEY])
+        backend_path = fresh[BACKEND_SESSION_KEY]
+    except KeyError:
+        return None, None
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None, None
+    return load_backend(backend_path).get_user(user_id), fresh.get(HASH_SESSION_KEY)

@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
 from rest_framework.request import Request
 
-from .. import identity
+from .. import identity, security
 from ..models import WidgetToken
 from ..session import WidgetSession, get_session
 
@@ -45,6 +45,18 @@ def widget_session(request: Request) -> WidgetSession:
     return session
 
 
+def bearer_origin_allowed(request: Request, token: WidgetToken) -> bool:
+    """A page may use a bearer token only from the site or an origin its widget allows.
+
+    Requests without an ``Origin`` (a server, a bot) hold the token anyway; the rule is
+    for pages in a browser, which always send it cross-origin.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None or security.is_site_origin(origin):
+        return True
+    return security.embed_origin_allowed(token.contact.widget, origin)
+
+
 class VisitorAuthentication(BaseAuthentication):
     """Authenticates a contact by its widget token (cookie or bearer)."""
 
@@ -56,10 +68,14 @@ class VisitorAuthentication(BaseAuthentication):
         token = session.token
         if token is None:
             return None
-        if session.from_bearer and not identity.token_matches_user(token, user):
-            # The middleware enforces DESIGN §2 for cookies; a bearer token bound to a site
-            # user is likewise worthless without that user's session.
-            return None
+        if session.from_bearer:
+            # The middleware enforces DESIGN §2 for cookies; a bearer token is held to the
+            # same rule, and to its widget's embed origins, as the socket is.
+            decision = identity.decide(token, user, None, identity.Transport.BEARER)
+            if decision.action is not identity.Action.KEEP or not bearer_origin_allowed(
+                request, token
+            ):
+                return None
         if self.check_csrf and not session.from_bearer:
             self.enforce_csrf(request)
         return user, token

@@ -76,6 +76,13 @@ class ChatWidgetAPIView(APIView):
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
         return errors.exception_handler
 
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Every answer depends on who asks (the widget cookie, the session): shared caches
+        # must not keep it, and a browser must not show it again after a logout.
+        response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 

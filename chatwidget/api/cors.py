@@ -19,15 +19,27 @@ ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type"
 
 
-def allowed_cross_origin(request: HttpRequest) -> str | None:
-    """The request's ``Origin`` when it is a foreign origin allowed to embed a widget."""
+def allowed_cross_origin(request: HttpRequest, widget: Widget | None = None) -> str | None:
+    """The request's ``Origin`` when it is a foreign origin allowed to embed ``widget``.
+
+    Without a widget (a preflight, which carries no token) any widget's origins count.
+    """
     origin = request.headers.get("Origin")
     if not origin or security.is_site_origin(origin):
         return None
+    if widget is not None:
+        return origin if security.embed_origin_allowed(widget, origin) else None
     allowed = list(conf.get("ALLOWED_ORIGINS"))
     for origins in Widget.objects.values_list("allowed_origins", flat=True):
         allowed.extend(origins or [])
     return origin if security.origin_in(origin, allowed) else None
+
+
+def token_widget(request: HttpRequest) -> Widget | None:
+    """The widget of the token this request ended up with (after a ping, the new one)."""
+    session = getattr(request, "chatwidget", None)
+    token = session.token if session is not None else None
+    return token.contact.widget if token is not None else None
 
 
 def is_preflight(request: HttpRequest) -> bool:
@@ -48,7 +60,8 @@ class CrossOriginMixin:
                 response["Access-Control-Max-Age"] = "600"
         else:
             response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-            origin = allowed_cross_origin(request)
+            # A response is shared only with the origins of the widget it speaks for.
+            origin = allowed_cross_origin(request, token_widget(request))
         if origin:
             response["Access-Control-Allow-Origin"] = origin
         response.headers.setdefault("Vary", "Origin")

@@ -110,23 +110,13 @@ class PingView(VisitorView):
             raise errors.unknown_app_id() from None
 
     def resolve(self, request: Request, widget: Widget) -> Contact:
-        """DESIGN §2 for a loading widget: site login, else the token, else a new visitor.
-
-        A token of another widget on the same site is not this widget's visitor.
-        """
+        """DESIGN §2 for a loading widget: site login, else the token, else a new visitor."""
         session = widget_session(request)
-        token = request.auth
-        if token is not None and token.contact.widget_id != widget.pk:
-            token = None
-        user = site_user(request)
-        if user.is_authenticated:
-            if token is None or not identity.token_matches_user(token, user):
-                # The anonymous history this browser had on this widget moves to the user.
-                stale = session.token
-                if stale is not None and stale.contact.widget_id != widget.pk:
-                    stale = None
-                session.set_token(identity.login_user(stale, user, widget))
-        elif token is None:
+        decision = identity.decide(session.token, site_user(request), widget,
+                                   identity.Transport.PING)
+        session.apply(decision, widget)
+        if decision.action in (identity.Action.REVOKE, identity.Action.REFUSE):
+            # No identity this widget may use: the browser becomes a new visitor.
             session.set_token(identity.create_anonymous(widget))
         return session.token.contact
 

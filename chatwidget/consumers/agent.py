@@ -6,17 +6,15 @@ socket hears every widget's agent events, so the inbox needs no per-thread subsc
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
-from channels.auth import get_user
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from .. import chat, events, resume
+from .. import chat, events, identity, resume
 from ..adapter import get_adapter
 from ..models import Conversation, Widget
+from ..session import socket_site_user
 from .base import ChatWidgetConsumer, CloseCode, int_field
 
 
@@ -47,8 +45,10 @@ class AgentConsumer(ChatWidgetConsumer):
             return
         self.agent_name = get_adapter().agent_display_name(self.agent)
         widget_ids = await self.widget_ids()
-        if not await self.join_all([events.agents_group(pk) for pk in widget_ids]):
+        groups = [events.user_group(self.agent.pk), *map(events.agents_group, widget_ids)]
+        if not await self.join_all(groups):
             return
+        self.start_rechecks()
         await self.send_json({"type": "ready", "agent": {"id": self.agent.pk,
                                                          "name": self.agent_name}})
         after = await self.handshake_after()
@@ -58,17 +58,13 @@ class AgentConsumer(ChatWidgetConsumer):
     def rate_key(self) -> tuple[str, Any]:
         return ("agent", self.agent.pk)
 
-    async def revalidate(self) -> bool:
-        # Channels resolved scope["user"] once and caches the session it read; a logout
-        # since then only shows in a fresh read of the session.
-        session = self.scope.get("session")
-        key = getattr(session, "session_key", None)
-        if not key:
-            return False
-        fresh = import_module(settings.SESSION_ENGINE).SessionStore(key)
-        user = await get_user({**self.scope, "session": fresh})
-        return bool(user.is_authenticated and user.pk == self.agent.pk
-                    and await self.load_agent(user.pk) is not None)
+    @database_sync_to_async
+    def revalidate(self) -> bool:
+        """Still this agent's session (not logged out, same password) and still an agent."""
+        user, session_hash = socket_site_user(self.scope)
+        user = identity.session_user(user, session_hash)
+        return bool(user is not None and user.pk == self.agent.pk
+                    and get_adapter().is_agent(user))
 
     # ------------------------------------------------------------ frames
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-import time
 from enum import IntEnum
 from typing import Any
 from urllib.parse import parse_qs
@@ -20,6 +19,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from .. import chat, conf, events, ratelimit, validation
+from ..clock import clock
 
 logger = logging.getLogger("chatwidget.consumers")
 
@@ -101,9 +101,11 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     # Oversized frames tolerated per socket; one over limit * this factor closes at once.
     oversized_strikes = 2
     oversized_close_factor = 4
-    # Channels fixes scope["user"] at connect and a lost logout push (Redis down) would
-    # leave a socket open: re-check the credential at most this often, on the next frame.
-    revalidate_every = 30.0
+    # Channels fixes scope["user"] at connect, and no signal announces a session that
+    # expires: every socket re-checks its credential each REVALIDATE_INTERVAL seconds (a
+    # timer, so passive sockets too), before a frame once that long has passed, and at
+    # once when told to (events.recheck_users). Tests replace the clock.
+    clock = clock
     # Which side a typing indicator comes from.
     typing_as_agent = False
 
@@ -111,7 +113,8 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         super().__init__(*args, **kwargs)
         self.closing = False
         self.oversized = 0
-        self.validated_at = time.monotonic()
+        self.validated_at = self.clock.monotonic()
+        self.recheck_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle helpers
 
@@ -137,6 +140,38 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
             await self.close_with(CloseCode.TRY_AGAIN)
             return False
         return True
+
+    def start_rechecks(self) -> None:
+        """Once authenticated: re-check the credential every period until the socket ends."""
+        self.validated_at = self.clock.monotonic()
+        self.recheck_task = asyncio.ensure_future(self.recheck_periodically())
+
+    async def recheck_periodically(self) -> None:
+        while not self.closing:
+            await self.clock.sleep(conf.get("REVALIDATE_INTERVAL"))
+            await self.recheck()
+
+    async def recheck(self) -> bool:
+        """Close with 4401 unless the credential still holds; True if the socket stays."""
+        if self.closing:
+            return False
+        try:
+            valid = await self.revalidate()
+        except Exception:  # a database hiccup must not end a good socket: try next period
+            logger.warning("chatwidget: socket re-check failed", exc_info=True)
+            return True
+        if not valid:
+            await self.close_with(CloseCode.UNAUTHENTICATED)
+            return False
+        self.validated_at = self.clock.monotonic()
+        return True
+
+    async def chatwidget_recheck(self, message: dict[str, Any]) -> None:
+        """``events.RECHECK_LAYER_TYPE``: the user's login, password or rights changed."""
+        await self.recheck()
+
+    async def disconnect(self, code: int) -> None:
+        cancel(self.recheck_task)
 
     async def close_with(self, code: int) -> None:
         if not self.closing:
@@ -232,11 +267,10 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
             await self.send_error("unknown_type", f"Unknown frame type {kind[:50]!r}.",
                               field="type")
             return
-        if time.monotonic() - self.validated_at > self.revalidate_every:
-            if not await self.revalidate():
-                await self.close_with(CloseCode.UNAUTHENTICATED)
+        # Covers a recheck push lost with the layer, between two timer ticks.
+        if self.clock.monotonic() - self.validated_at >= conf.get("REVALIDATE_INTERVAL"):
+            if not await self.recheck():
                 return
-            self.validated_at = time.monotonic()
         if not await self.within_rate(kind, frame):
             return
         try:
@@ -306,7 +340,7 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         """Whose budget a frame spends: the contact (all its tabs) or the agent."""
 
     async def revalidate(self) -> bool:
-        """Is the socket's credential still good? (One query, at most every 30 s.)"""
+        """Is the socket's credential still good? (A few queries, once a period.)"""
         return True
 
     async def ping(self, frame: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from .. import chat, conf, events, identity, resume
 from ..models import Conversation, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
+from ..session import socket_site_user
 from .base import ChatWidgetConsumer, CloseCode, cancel, int_field, query_params
 
 # Conversations a socket has already proven it owns (typing and read need the row).
@@ -44,14 +45,16 @@ class VisitorConsumer(ChatWidgetConsumer):
         self.cross_origin = self.scope.get("chatwidget_cross_origin")
         if self.cross_origin is None:  # mounted without WidgetOriginValidator
             self.cross_origin = not is_site_origin(self.origin)
-        self.embed_widget_id: int | None = None
+        # The widget this socket speaks for, when the page named one (app_id) or embeds
+        # one cross-origin (then the default widget unless app_id says otherwise).
+        self.widget = None
+        if self.cross_origin or self.app_id is not None:
+            self.widget = await self.get_embed_widget()
         if self.cross_origin:
-            widget = await self.get_embed_widget()
-            if widget is None or not embed_origin_allowed(widget, self.origin):
+            if self.widget is None or not embed_origin_allowed(self.widget, self.origin):
                 # Refused at the handshake: browsers learn nothing, not even a close code.
                 await self.close(code=int(CloseCode.FORBIDDEN))
                 return
-            self.embed_widget_id = widget.pk
             await self.accept()
             self.wait_for_auth()
             return
@@ -65,6 +68,7 @@ class VisitorConsumer(ChatWidgetConsumer):
 
     async def disconnect(self, code: int) -> None:
         cancel(self.auth_task)
+        await super().disconnect(code)
 
     # ------------------------------------------------------------ authentication
 
@@ -86,21 +90,22 @@ class VisitorConsumer(ChatWidgetConsumer):
         cancel(self.auth_task)
         self.token, self.contact = token, token.contact
         groups = [events.contact_group(self.contact.pk), events.token_group(token.pk)]
+        if self.contact.user_id is not None:
+            groups.append(events.user_group(self.contact.user_id))
         if not await self.join_all(groups):
             return
+        self.start_rechecks()
         await self.send_json({"type": "ready", "contactId": self.contact.pk})
         after = await self.handshake_after()
         if after is not None:
             await self.replay(await self.load_replay(after))
 
     def may_use(self, token: WidgetToken) -> bool:
-        widget = token.contact.widget
-        if self.app_id is not None and widget.app_id != self.app_id:
+        if self.app_id is not None and self.widget is None:  # an unknown app_id
             return False
-        if self.embed_widget_id is not None and widget.pk != self.embed_widget_id:
-            return False
-        # The site login owns the identity: a token of another (or no) user is refused.
-        return identity.token_matches_user(token, self.scope.get("user"))
+        decision = identity.decide(token, self.scope.get("user"), self.widget,
+                                   identity.Transport.SOCKET)
+        return decision.action is identity.Action.KEEP
 
     async def receive_frame(self, kind: str, frame: dict[str, Any]) -> None:
         if self.token is None:
@@ -119,8 +124,16 @@ class VisitorConsumer(ChatWidgetConsumer):
     def rate_key(self) -> tuple[str, Any]:
         return ("contact", self.contact.pk)
 
-    async def revalidate(self) -> bool:
-        return await self.token_active()
+    @database_sync_to_async
+    def revalidate(self) -> bool:
+        """The token still active and still this browser's, as the session stands now."""
+        token = WidgetToken.objects.select_related("contact").filter(pk=self.token.pk).first()
+        if token is None:
+            return False
+        user, session_hash = socket_site_user(self.scope)
+        decision = identity.decide(token, user, self.widget, identity.Transport.SOCKET,
+                                   session_hash=session_hash)
+        return decision.action is identity.Action.KEEP
 
     # ------------------------------------------------------------ group events
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
@@ -7,6 +8,7 @@ from channels.layers import get_channel_layer
 from django.test import Client
 
 from chatwidget import chat, identity, ratelimit
+from chatwidget.consumers.base import ChatWidgetConsumer
 from chatwidget.models import Contact, Conversation, WidgetToken
 
 
@@ -61,3 +63,39 @@ def agent_cookies(agent) -> dict[str, str]:
     client = Client()
     client.force_login(agent)
     return {"sessionid": client.cookies["sessionid"].value}
+
+
+class FakeClock:
+    """The sockets' re-check clock, moved by hand: a 30 s period tested as 30 s."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self.sleepers.append((self.now + seconds, future))
+        await future
+
+    async def sleeping(self, count: int = 1) -> None:
+        """Wait until ``count`` timers are asleep on this clock (each socket has one)."""
+        while len([f for _, f in self.sleepers if not f.done()]) < count:
+            await asyncio.sleep(0.01)
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for deadline, future in self.sleepers:
+            if deadline <= self.now and not future.done():
+                future.set_result(None)
+        self.sleepers = [(d, f) for d, f in self.sleepers if not f.done()]
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(ChatWidgetConsumer, "clock", fake)
+    return fake
