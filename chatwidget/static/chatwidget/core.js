@@ -221,6 +221,8 @@ function authHeaders(headers, token) {
     if (token) headers.Authorization = 'Bearer ' + token;
   } else {
     headers['X-CSRFToken'] = state.csrf;
+    // Each widget has its own cookie: the server needs to know which one this call is for.
+    headers['X-Chatwidget-App'] = state.config.appId;
   }
   return headers;
 }

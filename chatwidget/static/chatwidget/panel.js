@@ -61,6 +61,10 @@ function render(change) {
   if (change === 'upload') return renderUpload();
   if (change === 'connection' || change === 'widget') return;
   if (change === 'reset') {
+    // Nothing of the previous identity stays in the DOM, even in a closed window.
+    ui.log.replaceChildren();
+    ui.list.replaceChildren();
+    thread.key = null;
     ui.pendingFiles = [];
     renderFiles();
     renderTyping();
