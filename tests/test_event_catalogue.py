@@ -5,12 +5,12 @@ from pathlib import Path
 
 from chatwidget import events
 
-SDK = Path(events.__file__).parent / "static" / "chatwidget" / "core.js"
+SDK = Path(events.__file__).parent / "static" / "chatwidget" / "transport.js"
 
 
 def sdk_server_events() -> set[str]:
     table = re.search(r"const SERVER_EVENTS = \{(.*?)\n\};", SDK.read_text(), re.S)
-    assert table, "core.js no longer declares its SERVER_EVENTS table"
+    assert table, "transport.js no longer declares its SERVER_EVENTS table"
     return set(re.findall(r"^\s*'([a-z.]+)':", table.group(1), re.M))
 
 

@@ -6,7 +6,7 @@
  * its pending bubble had.
  */
 import { state, actions } from './core.js';
-import { el, icon, button, safeUrl } from './dom.js';
+import { el, icon, button, safeUrl } from './ui.js';
 
 let ui;
 let t;
