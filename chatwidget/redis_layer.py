@@ -40,12 +40,16 @@ logger = logging.getLogger("chatwidget.layers")
 T = TypeVar("T")
 # What an unreachable or restarted Redis raises through redis-py.
 UNAVAILABLE = (RedisError, OSError, asyncio.TimeoutError)
+# Also retried: a subscribe that meets the subscriber connection while channels_redis'
+# receive loop is reconnecting it fails with redis-py's "readuntil() called while another
+# coroutine is already waiting for incoming data" (RuntimeError).
+RETRIED = (*UNAVAILABLE, RuntimeError)
 
 
 async def _retry_once(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
-    except UNAVAILABLE:
+    except RETRIED:
         # redis-py dropped the dead connection while failing; the retry opens a new one.
         return await call()
 
@@ -96,7 +100,7 @@ class RedisPubSubLoopLayer(pubsub.RedisPubSubLoopLayer):
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
         try:
             await self._subscribe_to_channel(channel)
-        except UNAVAILABLE:
+        except RETRIED:
             # Raising here would fail the handshake with a 500 before any consumer code
             # runs; group_add retries the subscription and the consumer closes with 1013.
             logger.warning("chatwidget: Redis unavailable for a new socket's channel",
