@@ -62,3 +62,16 @@ async def test_a_socket_that_stopped_watching_leaves_nothing_behind():
     layer.stop_watching("tab")
 
     assert not layer.watched and not layer.overflowed
+
+
+async def test_the_resync_names_the_lowest_message_lost_even_after_newer_ones_queued():
+    # Concurrent publishers: messages 11 and 10 are published after 12.
+    layer = InMemoryChannelLayer(capacity=1)
+    layer.watch_for_loss("tab")
+    await layer.group_add("contact.7", "tab")
+    for message_id in (12, 11, 10):
+        await layer.group_send("contact.7", {"type": "chatwidget.event",
+                                             "event": "message.created",
+                                             "payload": {"message": {"id": message_id}}})
+
+    assert await layer.receive("tab") == {**RESYNC, "lostFrom": 10}

@@ -292,10 +292,16 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         """``layers.RESYNC_TYPE``: the layer may have dropped events meant for this socket.
 
         Everything forwarded so far came before the loss, so the client resumes after
-        :attr:`delivered_id` and de-duplicates what it already holds.
+        :attr:`delivered_id` and de-duplicates what it already holds; below that when the
+        layer knows it lost an older message (``lostFrom``).
         """
-        if not self.closing and self.groups:
-            await self.send_event(events.RESYNC, {"after": self.delivered_id})
+        if self.closing or not self.groups:
+            return
+        after = self.delivered_id
+        lost_from = message.get("lostFrom")
+        if isinstance(lost_from, int) and (after is None or lost_from <= after):
+            after = lost_from - 1
+        await self.send_event(events.RESYNC, {"after": after})
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         stop = getattr(self.channel_layer, "stop_watching", None)

@@ -130,3 +130,27 @@ async def test_an_overflowed_agent_socket_is_told_to_resync_after_its_last_deliv
     assert set(message_ids(frames)) | set(replayed) == set(sent)
     await inbox.disconnect()
     await tab.disconnect()
+
+
+async def test_a_resync_reaches_below_an_older_message_dropped_after_a_newer_one_arrived(
+    small_layer, browser, agent
+):
+    tab = await sockets.visitor(browser.raw)
+    sent, published = await sync_to_async(post_replies)(agent, browser.conversation, BURST)
+    newest = [e for e in published if e.payload.get("message", {}).get("id") == sent[-1]["id"]]
+    # The newest reply's request published first; the older ones' burst in after it.
+    await events.apublish(newest)
+    assert (await receive(tab))["message"] == sent[-1]
+    await burst([e for e in published if e not in newest])
+    frames = await frames_until_quiet(tab)
+
+    resyncs = [f for f in frames if f["type"] == events.RESYNC]
+    assert len(resyncs) == 1
+    assert resyncs[0]["after"] < sent[-1]["id"]
+    await send(tab, type="resume", after=resyncs[0]["after"])
+    replayed = set()
+    while (frame := await receive(tab))["type"] != "resume.done":
+        if frame["type"] == events.MESSAGE_CREATED:
+            replayed.add(frame["message"]["id"])
+    assert set(message_ids(frames)) | replayed | {sent[-1]["id"]} == {m["id"] for m in sent}
+    await tab.disconnect()
