@@ -13,7 +13,12 @@ from websockets.exceptions import InvalidStatus
 from tests.servers import start_asgi_server
 
 from .browser import Browser
-from .test_two_workers import AGENT, VISITOR, send_message, visitor_with_conversation
+from .test_two_workers import (
+    VISITOR,
+    send_message,
+    tab_on_a_and_inbox_on_b,
+    visitor_with_conversation,
+)
 
 
 async def resumed_ids(socket, after: int) -> set[int]:
@@ -29,12 +34,7 @@ async def resumed_ids(socket, after: int) -> set[int]:
 async def test_after_a_redis_restart_every_socket_resyncs_from_before_the_gap(
     servers, site, redis
 ):
-    a, b = servers
-    browser, conversation_id = await asyncio.to_thread(visitor_with_conversation, a)
-    tab = await browser.socket(a.ws_url, VISITOR, origin=a.url)
-    inbox = await Browser(site["agent_cookies"]).socket(b.ws_url, AGENT, origin=b.url)
-    for socket in (tab, inbox):
-        assert (await socket.receive())["type"] == "ready"
+    _, conversation_id, tab, inbox = await tab_on_a_and_inbox_on_b(servers, site)
     live = await send_message(inbox, conversation_id, "before the restart")
     assert await tab.receive_message(live["id"]) == live
 
