@@ -60,7 +60,6 @@ class ShardConnection(pubsub.RedisSingleShardConnection):
     def __init__(self, host: Any, channel_layer: Any) -> None:
         super().__init__(host, channel_layer)
         self._subscriber: Any = None
-        self.reconnects = 0
 
     async def publish(self, channel: str, message: bytes) -> None:
         await _retry_once(lambda: super(ShardConnection, self).publish(channel, message))
@@ -78,7 +77,6 @@ class ShardConnection(pubsub.RedisSingleShardConnection):
 
     def _reconnected(self, connection: Any) -> None:
         # Registered after the first connect, so every call is a reconnect.
-        self.reconnects += 1
         logger.warning("chatwidget: the Redis subscriber reconnected; every socket of "
                        "this worker resyncs")
         self.channel_layer.resync_all()
@@ -125,6 +123,8 @@ class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
     """channels_redis' ``RedisPubSubChannelLayer`` with the loop layer above."""
 
     def _get_layer(self) -> RedisPubSubLoopLayer:
+        # channels_redis' own method with our loop layer; _wrap_close is its helper that
+        # closes a loop's layer with the loop.
         loop = asyncio.get_running_loop()
         layer = self._layers.get(loop)
         if layer is None:
