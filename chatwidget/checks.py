@@ -140,7 +140,8 @@ def check_channel_layer(app_configs: Sequence[AppConfig] | None = None, **kwargs
                 hint=(
                     'CHANNEL_LAYERS = {"default": {"BACKEND": '
                     '"channels.layers.InMemoryChannelLayer"}} for one process, or '
-                    "channels_redis' RedisPubSubChannelLayer for several (docs/deploy.md)."
+                    "chatwidget.redis_layer.RedisPubSubChannelLayer for several "
+                    "(docs/deploy.md)."
                 ),
                 id="chatwidget.E008",
             )
@@ -162,7 +163,7 @@ def check_channel_layer_deploy(
                 "reaches only the sockets of the worker that sent it.",
                 hint=(
                     "Use channels_redis (pip install 'chatwidget[redis]', "
-                    '"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer"; the demo '
+                    '"BACKEND": "chatwidget.redis_layer.RedisPubSubChannelLayer"; the demo '
                     "project reads REDIS_URL). If the site really runs one ASGI process, "
                     "silence chatwidget.W001."
                 ),

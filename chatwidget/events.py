@@ -36,6 +36,9 @@ LOGIN = "login"
 LOGOUT = "logout"
 CONTACT_UPDATED = "contact.updated"
 ERROR = "error"
+# Sent by a consumer, never published: the channel layer may have dropped events for this
+# socket (overflow, Redis reconnect); the client resumes from ``after`` (docs/protocol.md).
+RESYNC = "resync"
 
 CATALOGUE = (
     MESSAGE_CREATED,
@@ -48,6 +51,7 @@ CATALOGUE = (
     LOGOUT,
     CONTACT_UPDATED,
     ERROR,
+    RESYNC,
 )
 
 # The channel-layer message type every consumer handles (method ``chatwidget_event``).
