@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat, truncatechars
 from django.utils.html import format_html
@@ -439,11 +439,25 @@ class NoteAdmin(RecordAdmin):
 
 @admin.register(SavedReply)
 class SavedReplyAdmin(admin.ModelAdmin):
+    """Shared replies and each agent's own; another agent's private ones stay private."""
+
     list_display = ["shortcut", "excerpt", "owner"]
     search_fields = ["shortcut", "text"]
     list_select_related = ["owner"]
     list_filter = [("owner", admin.RelatedOnlyFieldListFilter)]
-    raw_id_fields = ["owner"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SavedReply]:
+        replies = super().get_queryset(request)
+        if request.user.is_superuser:
+            return replies
+        return replies.filter(Q(owner__isnull=True) | Q(owner=request.user))
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest,
+                                 **kwargs: Any) -> Any:
+        if db_field.name == "owner" and not request.user.is_superuser:
+            # An agent keeps replies for everyone or for themselves, not for a colleague.
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("text"))
     def excerpt(self, obj: SavedReply) -> str:
