@@ -71,6 +71,8 @@ DEFAULTS: dict[str, Any] = {
     # Bytes of uploads a contact may send per UPLOAD_QUOTA_WINDOW seconds.
     "UPLOAD_QUOTA": 100 * 1024 * 1024,
     "UPLOAD_QUOTA_WINDOW": 60 * 60,
+    # Agents: an agent socket silent for this many seconds no longer counts as online.
+    "PRESENCE_TIMEOUT": 60,
 }
 
 
