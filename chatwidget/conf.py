@@ -52,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_ORIGINS": [],
     # Pages per API list
     "PAGE_SIZE": 50,
+    # Data rights and lifecycle (docs/data-rights.md)
+    "ERASE_MODE": "delete",
+    "RETENTION_DAYS": None,
+    "ANONYMOUS_TOKEN_IDLE_DAYS": 90,
+    "TOKEN_MAX_AGE_DAYS": 365,
 }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import agent, visitor
+from . import agent, datarights, visitor
 from .schema import ChatWidgetSchemaView
 
 urlpatterns = [
@@ -28,5 +28,9 @@ urlpatterns = [
          name="agent-reopen"),
     path("agent/conversations/<int:pk>/read/", agent.AgentReadView.as_view(), name="agent-read"),
     path("agent/contacts/<int:pk>/", agent.AgentContactView.as_view(), name="agent-contact"),
+    path("agent/contacts/<int:pk>/export/", datarights.AgentContactExportView.as_view(),
+         name="agent-contact-export"),
+    path("agent/contacts/<int:pk>/erase/", datarights.AgentContactEraseView.as_view(),
+         name="agent-contact-erase"),
     path("schema/", ChatWidgetSchemaView.as_view(), name="schema"),
 ]
