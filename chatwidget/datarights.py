@@ -90,7 +90,8 @@ def subject_contacts(contact: Contact) -> list[Contact]:
     found = {contact.pk: contact}
     frontier = [contact.pk]
     while frontier:
-        merged = list(Contact.objects.filter(merged_into__in=frontier).exclude(pk__in=found))
+        merged = list(Contact.objects.select_related("widget", "user")
+                      .filter(merged_into__in=frontier).exclude(pk__in=found))
         found.update((c.pk, c) for c in merged)
         frontier = [c.pk for c in merged]
     return list(found.values())
@@ -223,10 +224,7 @@ def export_contact(contact: Contact, *, actor: Any, for_agent: bool,
 
     ``for_agent`` adds agent-only data (private notes); a site user's own export has none.
     """
-    contacts = subject_contacts(Contact.objects.select_related("widget", "user")
-                                .get(pk=contact.pk))
-    for merged in contacts:
-        merged.widget  # noqa: B018  loaded once per contact, not per message
+    contacts = subject_contacts(contact)
     conversations = list(_subject_conversations(contacts))
     tokens = WidgetToken.objects.filter(contact__in=[c.pk for c in contacts]).order_by("id")
     document: dict[str, Any] = {
