@@ -205,3 +205,11 @@ def test_an_expired_bearer_token_is_refused(widget):
     expire(issued.token.contact_id)
 
     assert_error(client.get(f"{API}conversations/"), 401, "not_authenticated")
+
+
+def test_the_widget_cookie_expires_with_the_tokens_absolute_maximum(visitor_client, settings):
+    settings.CHATWIDGET = {"TOKEN_MAX_AGE_DAYS": 30, "COOKIE_AGE": 365 * 86400}
+
+    ping(visitor_client)
+
+    assert visitor_client.cookies["chatwidget"]["max-age"] == 30 * 86400
