@@ -318,6 +318,8 @@ def erase_contact(contact: Contact, *, actor: Any, mode: str | None = None) -> E
         if mode == "delete":
             Contact.objects.filter(pk__in=ids).delete()
         else:
+            # MERGE POINT (inbox notes): anonymise keeps the conversation rows, so the
+            # private notes on them must be deleted here; "delete" cascades them.
             Conversation.objects.filter(contact__in=ids).update(
                 custom_attributes={}, agent_unread_count=0
             )
