@@ -15,15 +15,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.template.defaultfilters import filesizeformat, truncatechars
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import chat, events, identity
+from . import chat, conf, datarights, events, identity
+from .api.datarights import zip_response
 from .models import (
     AgentPresence,
     Attachment,
@@ -203,6 +206,49 @@ class ContactAdmin(admin.ModelAdmin):
         if obj.external_id is not None:
             return str(_("external id"))
         return str(_("anonymous"))
+
+    # ------------------------------------------------------------ data rights
+
+    actions = ["export_chat_data", "erase_chat_data"]
+
+    def has_export_contact_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("chatwidget.export_contact")
+
+    def has_erase_contact_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("chatwidget.erase_contact")
+
+    @admin.action(description=_("Export chat data (zip with JSON and files)"),
+                  permissions=["export_contact"])
+    def export_chat_data(self, request: HttpRequest,
+                         queryset: QuerySet[Contact]) -> HttpResponseBase:
+        return zip_response(list(queryset.order_by("id")), actor=request.user, for_agent=True,
+                            filename="chatwidget-contacts.zip")
+
+    @admin.action(description=_("Erase chat data…"), permissions=["erase_contact"])
+    def erase_chat_data(self, request: HttpRequest,
+                        queryset: QuerySet[Contact]) -> HttpResponseBase | None:
+        contacts = list(queryset.order_by("id"))
+        if request.POST.get("confirm") != "yes":
+            # Irreversible: show what would go and ask once more, like the delete action.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Erase chat data"),
+                "opts": self.model._meta,
+                "plans": [(contact, datarights.plan_erase(contact)) for contact in contacts],
+                "mode": conf.get("ERASE_MODE"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "chatwidget/admin/erase_confirmation.html",
+                                    context)
+        for contact in contacts:
+            datarights.erase_contact(contact, actor=request.user)
+        self.message_user(
+            request,
+            ngettext("Erased the chat data of %d contact.",
+                     "Erased the chat data of %d contacts.", len(contacts)) % len(contacts),
+            messages.SUCCESS,
+        )
+        return None
 
 
 def _key_prefix(token: WidgetToken) -> str:

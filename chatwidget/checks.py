@@ -1,4 +1,4 @@
-"""System checks (ids chatwidget.E001…E009, W001…W007); listed with their hints in docs/checks.md.
+"""System checks (ids chatwidget.E001…E010, W001…W007); listed with their hints in docs/checks.md.
 
 A misconfigured chat fails quietly in the browser (a socket that never connects, a cookie
 that is never written, a history shown to the wrong person), so everything that can be
@@ -276,6 +276,8 @@ _POSITIVE_INTS = (
     "RESUME_LIMIT",
     "PAGE_SIZE",
 )
+# None switches the limit off (keep forever, never expire).
+_OPTIONAL_POSITIVE_INTS = ("RETENTION_DAYS", "ANONYMOUS_TOKEN_IDLE_DAYS", "TOKEN_MAX_AGE_DAYS")
 _BOOLS = ("IDENTITY_VERIFICATION", "MERGE_ON_IDENTIFY")
 _OPTIONAL_BOOLS = ("COOKIE_SECURE",)
 _NON_EMPTY_STRINGS = ("COOKIE_NAME", "COOKIE_PATH", "ADAPTER", "DEFAULT_APP_ID")
@@ -288,6 +290,10 @@ def _type_problem(key: str, value: Any) -> str | None:
     if key in _POSITIVE_INTS:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return "a positive integer"
+    elif key in _OPTIONAL_POSITIVE_INTS:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value <= 0):
+            return "None or a positive integer"
     elif key in _BOOLS:
         if not isinstance(value, bool):
             return "True or False"
@@ -387,6 +393,18 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     adapter_error = _adapter_error(conf.get("ADAPTER"))
     if adapter_error is not None:
         messages.append(adapter_error)
+
+    from .datarights import ERASE_MODES
+
+    if conf.get("ERASE_MODE") not in ERASE_MODES:
+        messages.append(
+            Error(
+                f"CHATWIDGET['ERASE_MODE'] is {conf.get('ERASE_MODE')!r}; erasing a contact "
+                "would fail.",
+                hint=f"Use one of {', '.join(map(repr, ERASE_MODES))} (docs/data-rights.md).",
+                id="chatwidget.E010",
+            )
+        )
 
     cookie = conf.get("COOKIE_NAME")
     for setting in ("SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME"):

@@ -73,6 +73,11 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_QUOTA_WINDOW": 60 * 60,
     # Agents: an agent socket silent for this many seconds no longer counts as online.
     "PRESENCE_TIMEOUT": 60,
+    # Data rights and lifecycle (docs/data-rights.md)
+    "ERASE_MODE": "delete",
+    "RETENTION_DAYS": None,
+    "ANONYMOUS_TOKEN_IDLE_DAYS": 90,
+    "TOKEN_MAX_AGE_DAYS": 365,
 }
 
 

@@ -53,7 +53,9 @@ class Contact(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        # Not CASCADE: deleting a user erases its contacts through datarights (files and
+        # sockets too), and ERASE_MODE="anonymise" keeps the stripped contact row.
+        on_delete=models.SET_NULL,
         related_name="chat_contacts",
     )
     # NULL, not "", means "no external id", so anonymous contacts stay out of the unique key.
@@ -74,6 +76,10 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [
+            ("export_contact", "Can export a contact's chat data"),
+            ("erase_contact", "Can erase a contact's chat data"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["widget", "user"],
@@ -105,6 +111,9 @@ class WidgetToken(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tokens")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Refreshed at most every datarights.TOKEN_TOUCH_INTERVAL, so that a ping does not
+    # write a row each time; anonymous tokens expire after ANONYMOUS_TOKEN_IDLE_DAYS of it.
+    last_used_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
