@@ -59,6 +59,17 @@ async def _read(ws: ClientConnection, engine: OpenLoop, frames: Frames,
             if kind == CREATED and receiver is not None:
                 message = data.get("message") or {}
                 engine.delivered(receiver, message.get("clientId"), message.get("body"), now)
+            elif kind == "resync" and receiver is not None:
+                # The server's layer dropped deliveries to this socket: resume as the SDK
+                # does, so what the replay brings counts as late, and only what never
+                # arrives as lost.
+                receiver.resuming = True
+                await ws.send(json.dumps({"type": "resume", "after": data.get("after") or 0}))
+            elif kind == "resume.done" and receiver is not None:
+                if data.get("more"):
+                    await ws.send(json.dumps({"type": "resume", "after": data["lastId"]}))
+                else:
+                    receiver.resuming = False
             elif kind == ACK and is_sender:
                 message = data.get("message") or {}
                 engine.acked(data.get("clientId") or message.get("clientId"),

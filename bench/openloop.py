@@ -31,6 +31,9 @@ class Receiver:
     kind: str
     seen: set[str] = field(default_factory=set)
     last_seq: dict[int, int] = field(default_factory=dict)
+    # Between a ``resync`` and its ``resume.done``: the replay repeats what the socket
+    # already has, and the SDK drops those by id, so they are not duplicates.
+    resuming: bool = False
 
 
 @dataclass(eq=False)
@@ -183,7 +186,8 @@ class OpenLoop:
             return
         stats = self.buckets[out.bucket].kind(receiver.kind)
         if client_id in receiver.seen:
-            stats.duplicated += 1
+            if not receiver.resuming:
+                stats.duplicated += 1
             return
         receiver.seen.add(client_id)
         stats.delivered += 1

@@ -6,7 +6,8 @@ live (closing, reassigning a conversation) go through ``chat.update_conversation
 widget hears about them exactly as it would from the inbox. Messages and attachments are
 a record of what was said: they are shown, never edited here.
 
-The realtime inbox is a later addition (DESIGN §6).
+The realtime inbox (DESIGN §6) is linked from every conversation's page; the admin shows
+the thread (messages and private notes) as text, never as HTML.
 """
 
 from __future__ import annotations
@@ -14,14 +15,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.contrib.admin import helpers
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponseBase
 from django.template.defaultfilters import filesizeformat, truncatechars
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import chat, events, identity
-from .models import Attachment, Contact, Conversation, Message, Widget, WidgetToken
+from . import chat, conf, datarights, events, identity
+from .api.datarights import zip_response
+from .models import (
+    AgentPresence,
+    Attachment,
+    Contact,
+    Conversation,
+    Message,
+    Note,
+    SavedReply,
+    Widget,
+    WidgetToken,
+)
+from .transcript import inbox_url, message_sender, render_thread
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -53,7 +70,7 @@ class WidgetAdmin(admin.ModelAdmin):
     readonly_fields = ["identity_secret", "identity_secret_hidden", "created_at"]
     fieldsets = [
         (None, {"fields": ["name", "app_id"]}),
-        (_("Appearance"), {"fields": ["greeting", "color", "ask_email"]}),
+        (_("Appearance"), {"fields": ["greeting", "color", "ask_email", "reply_time"]}),
         (
             _("Security"),
             {
@@ -177,7 +194,8 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "external_id", "user__username", "user__email"]
     list_select_related = ["widget", "user"]
     raw_id_fields = ["user", "merged_into"]
-    readonly_fields = ["merged_into", "created_at", "last_seen_at"]
+    readonly_fields = ["merged_into", "created_at", "last_seen_at", "page_url", "page_title",
+                       "user_agent"]
     inlines = [ContactConversationInline, ContactTokenInline]
     date_hierarchy = "created_at"
 
@@ -188,6 +206,49 @@ class ContactAdmin(admin.ModelAdmin):
         if obj.external_id is not None:
             return str(_("external id"))
         return str(_("anonymous"))
+
+    # ------------------------------------------------------------ data rights
+
+    actions = ["export_chat_data", "erase_chat_data"]
+
+    def has_export_contact_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("chatwidget.export_contact")
+
+    def has_erase_contact_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("chatwidget.erase_contact")
+
+    @admin.action(description=_("Export chat data (zip with JSON and files)"),
+                  permissions=["export_contact"])
+    def export_chat_data(self, request: HttpRequest,
+                         queryset: QuerySet[Contact]) -> HttpResponseBase:
+        return zip_response(list(queryset.order_by("id")), actor=request.user, for_agent=True,
+                            filename="chatwidget-contacts.zip")
+
+    @admin.action(description=_("Erase chat data…"), permissions=["erase_contact"])
+    def erase_chat_data(self, request: HttpRequest,
+                        queryset: QuerySet[Contact]) -> HttpResponseBase | None:
+        contacts = list(queryset.order_by("id"))
+        if request.POST.get("confirm") != "yes":
+            # Irreversible: show what would go and ask once more, like the delete action.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Erase chat data"),
+                "opts": self.model._meta,
+                "plans": [(contact, datarights.plan_erase(contact)) for contact in contacts],
+                "mode": conf.get("ERASE_MODE"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "chatwidget/admin/erase_confirmation.html",
+                                    context)
+        for contact in contacts:
+            datarights.erase_contact(contact, actor=request.user)
+        self.message_user(
+            request,
+            ngettext("Erased the chat data of %d contact.",
+                     "Erased the chat data of %d contacts.", len(contacts)) % len(contacts),
+            messages.SUCCESS,
+        )
+        return None
 
 
 def _key_prefix(token: WidgetToken) -> str:
@@ -260,19 +321,6 @@ class WidgetTokenAdmin(admin.ModelAdmin):
 # ---------------------------------------------------------------- conversations
 
 
-class MessageInline(ReadOnlyInline):
-    model = Message
-    fields = ["id", "sender_kind", "sender_user", "body", "created_at"]
-    readonly_fields = fields
-    ordering = ["id"]
-
-
-class AttachmentInline(ReadOnlyInline):
-    model = Attachment
-    fields = ["name", "content_type", "size", "message", "created_at"]
-    readonly_fields = fields
-
-
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     list_display = [
@@ -290,8 +338,10 @@ class ConversationAdmin(admin.ModelAdmin):
     list_select_related = ["contact", "widget", "assignee"]
     raw_id_fields = ["assignee"]
     readonly_fields = [
+        "open_in_inbox",
         "widget",
         "contact",
+        "thread",
         "contact_last_read_id",
         "agent_last_read_id",
         "agent_unread_count",
@@ -300,11 +350,13 @@ class ConversationAdmin(admin.ModelAdmin):
         "last_message_at",
     ]
     fields = [
+        "open_in_inbox",
         "widget",
         "contact",
         "status",
         "assignee",
         "custom_attributes",
+        "thread",
         "contact_last_read_id",
         "agent_last_read_id",
         "agent_unread_count",
@@ -312,7 +364,6 @@ class ConversationAdmin(admin.ModelAdmin):
         "updated_at",
         "last_message_at",
     ]
-    inlines = [MessageInline, AttachmentInline]
     actions = ["close", "reopen"]
     date_hierarchy = "created_at"
 
@@ -326,6 +377,17 @@ class ConversationAdmin(admin.ModelAdmin):
     @admin.display(description=_("messages"), ordering="_messages")
     def message_count(self, obj: Conversation) -> int:
         return obj._messages
+
+    @admin.display(description=_("thread"))
+    def thread(self, obj: Conversation) -> SafeString:
+        return render_thread(obj)
+
+    @admin.display(description=_("inbox"))
+    def open_in_inbox(self, obj: Conversation) -> SafeString | str:
+        url = inbox_url(obj)
+        if url is None:
+            return "-"
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Open in inbox"))
 
     def save_model(self, request: HttpRequest, obj: Conversation, form: Any, change: bool) -> None:
         changes = {name: getattr(obj, name) for name in form.changed_data}
@@ -385,11 +447,7 @@ class MessageAdmin(RecordAdmin):
 
     @admin.display(description=_("sender"))
     def sender(self, obj: Message) -> str:
-        if obj.sender_kind == Message.Sender.AGENT and obj.sender_user is not None:
-            return obj.sender_user.get_username()
-        if obj.sender_kind == Message.Sender.CONTACT:
-            return str(obj.contact)
-        return obj.get_sender_kind_display()
+        return message_sender(obj)
 
     @admin.display(description=_("body"))
     def excerpt(self, obj: Message) -> str:
@@ -408,3 +466,53 @@ class AttachmentAdmin(RecordAdmin):
     @admin.display(description=_("size"), ordering="size")
     def file_size(self, obj: Attachment) -> str:
         return filesizeformat(obj.size)
+
+
+@admin.register(Note)
+class NoteAdmin(RecordAdmin):
+    """Private notes: agents only, like the inbox shows them."""
+
+    list_display = ["id", "conversation", "author", "excerpt", "created_at"]
+    search_fields = ["body"]
+    list_select_related = ["conversation__contact", "author"]
+    raw_id_fields = ["conversation", "author"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("body"))
+    def excerpt(self, obj: Note) -> str:
+        return truncatechars(obj.body, 80)
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(admin.ModelAdmin):
+    """Shared replies and each agent's own; another agent's private ones stay private."""
+
+    list_display = ["shortcut", "excerpt", "owner"]
+    search_fields = ["shortcut", "text"]
+    list_select_related = ["owner"]
+    list_filter = [("owner", admin.RelatedOnlyFieldListFilter)]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SavedReply]:
+        replies = super().get_queryset(request)
+        if request.user.is_superuser:
+            return replies
+        return replies.filter(Q(owner__isnull=True) | Q(owner=request.user))
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest,
+                                 **kwargs: Any) -> Any:
+        if db_field.name == "owner" and not request.user.is_superuser:
+            # An agent keeps replies for everyone or for themselves, not for a colleague.
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("text"))
+    def excerpt(self, obj: SavedReply) -> str:
+        return truncatechars(obj.text, 80)
+
+
+@admin.register(AgentPresence)
+class AgentPresenceAdmin(RecordAdmin):
+    """Open agent sockets (kept by the sockets themselves; stale rows are swept)."""
+
+    list_display = ["user", "channel_name", "seen_at"]
+    list_select_related = ["user"]

@@ -10,12 +10,13 @@ class ChatWidgetConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
         from django.contrib.auth.signals import user_logged_in, user_logged_out
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
         from . import (
             checks,  # noqa: F401  registers the system checks
             signals,
         )
+        from .datarights import erase_user_contacts
 
         user_logged_in.connect(signals.on_user_logged_in,
                                dispatch_uid="chatwidget.user_logged_in")
@@ -33,3 +34,6 @@ class ChatWidgetConfig(AppConfig):
             if field is not None and hasattr(field, "through"):
                 m2m_changed.connect(signals.on_rights_changed, sender=field.through,
                                     dispatch_uid=f"chatwidget.rights.{field.through._meta.label}")
+        # Deleting a site user erases (or anonymises) their chat data (docs/data-rights.md).
+        pre_delete.connect(erase_user_contacts, sender=user_model,
+                           dispatch_uid="chatwidget.erase_user_contacts")

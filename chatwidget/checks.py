@@ -1,4 +1,4 @@
-"""System checks (ids chatwidget.E001…E009, W001…W007); listed with their hints in docs/checks.md.
+"""System checks (ids chatwidget.E001…E010, W001…W007); listed with their hints in docs/checks.md.
 
 A misconfigured chat fails quietly in the browser (a socket that never connects, a cookie
 that is never written, a history shown to the wrong person), so everything that can be
@@ -140,7 +140,8 @@ def check_channel_layer(app_configs: Sequence[AppConfig] | None = None, **kwargs
                 hint=(
                     'CHANNEL_LAYERS = {"default": {"BACKEND": '
                     '"channels.layers.InMemoryChannelLayer"}} for one process, or '
-                    "channels_redis' RedisPubSubChannelLayer for several (docs/deploy.md)."
+                    "chatwidget.redis_layer.RedisPubSubChannelLayer for several "
+                    "(docs/deploy.md)."
                 ),
                 id="chatwidget.E008",
             )
@@ -162,7 +163,7 @@ def check_channel_layer_deploy(
                 "reaches only the sockets of the worker that sent it.",
                 hint=(
                     "Use channels_redis (pip install 'chatwidget[redis]', "
-                    '"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer"; the demo '
+                    '"BACKEND": "chatwidget.redis_layer.RedisPubSubChannelLayer"; the demo '
                     "project reads REDIS_URL). If the site really runs one ASGI process, "
                     "silence chatwidget.W001."
                 ),
@@ -275,6 +276,8 @@ _POSITIVE_INTS = (
     "RESUME_LIMIT",
     "PAGE_SIZE",
 )
+# None switches the limit off (keep forever, never expire).
+_OPTIONAL_POSITIVE_INTS = ("RETENTION_DAYS", "ANONYMOUS_TOKEN_IDLE_DAYS", "TOKEN_MAX_AGE_DAYS")
 _BOOLS = ("IDENTITY_VERIFICATION", "MERGE_ON_IDENTIFY")
 _OPTIONAL_BOOLS = ("COOKIE_SECURE",)
 _NON_EMPTY_STRINGS = ("COOKIE_NAME", "COOKIE_PATH", "ADAPTER", "DEFAULT_APP_ID")
@@ -287,6 +290,10 @@ def _type_problem(key: str, value: Any) -> str | None:
     if key in _POSITIVE_INTS:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return "a positive integer"
+    elif key in _OPTIONAL_POSITIVE_INTS:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value <= 0):
+            return "None or a positive integer"
     elif key in _BOOLS:
         if not isinstance(value, bool):
             return "True or False"
@@ -386,6 +393,18 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     adapter_error = _adapter_error(conf.get("ADAPTER"))
     if adapter_error is not None:
         messages.append(adapter_error)
+
+    from .datarights import ERASE_MODES
+
+    if conf.get("ERASE_MODE") not in ERASE_MODES:
+        messages.append(
+            Error(
+                f"CHATWIDGET['ERASE_MODE'] is {conf.get('ERASE_MODE')!r}; erasing a contact "
+                "would fail.",
+                hint=f"Use one of {', '.join(map(repr, ERASE_MODES))} (docs/data-rights.md).",
+                id="chatwidget.E010",
+            )
+        )
 
     cookie = conf.get("COOKIE_NAME")
     for setting in ("SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME"):

@@ -75,6 +75,13 @@ DEFAULTS: dict[str, Any] = {
     # Bytes of uploads a contact may send per UPLOAD_QUOTA_WINDOW seconds.
     "UPLOAD_QUOTA": 100 * 1024 * 1024,
     "UPLOAD_QUOTA_WINDOW": 60 * 60,
+    # Agents: an agent socket silent for this many seconds no longer counts as online.
+    "PRESENCE_TIMEOUT": 60,
+    # Data rights and lifecycle (docs/data-rights.md)
+    "ERASE_MODE": "delete",
+    "RETENTION_DAYS": None,
+    "ANONYMOUS_TOKEN_IDLE_DAYS": 90,
+    "TOKEN_MAX_AGE_DAYS": 365,
 }
 
 

@@ -21,7 +21,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 if TYPE_CHECKING:
-    from .models import Attachment, Contact, Conversation, Message
+    from .models import Attachment, Contact, Conversation, Message, Note
 
 logger = logging.getLogger("chatwidget.events")
 
@@ -36,6 +36,12 @@ LOGIN = "login"
 LOGOUT = "logout"
 CONTACT_UPDATED = "contact.updated"
 ERROR = "error"
+# Sent by a consumer, never published: the channel layer may have dropped events for this
+# socket (overflow, Redis reconnect); the client resumes from ``after`` (docs/protocol.md).
+RESYNC = "resync"
+# Agent sockets only: never published to a visitor group, so the SDK does not know them.
+NOTE_CREATED = "note.created"
+AGENT_PRESENCE = "agent.presence"
 
 CATALOGUE = (
     MESSAGE_CREATED,
@@ -48,7 +54,10 @@ CATALOGUE = (
     LOGOUT,
     CONTACT_UPDATED,
     ERROR,
+    RESYNC,
 )
+
+AGENT_ONLY = (NOTE_CREATED, AGENT_PRESENCE)
 
 # The channel-layer message type every consumer handles (method ``chatwidget_event``).
 LAYER_TYPE = "chatwidget.event"
@@ -176,7 +185,33 @@ def conversation_payload(conversation: Conversation, *, for_agent: bool = False)
     if for_agent:
         data["contactId"] = conversation.contact_id
         data["assigneeId"] = conversation.assignee_id
+        data["assignee"] = agent_ref(conversation.assignee) if conversation.assignee_id else None
+        # Where the visitor's read receipt stands, for a thread opened after the event.
+        data["contactLastReadId"] = conversation.contact_last_read_id
     return data
+
+
+def agent_ref(user: Any) -> dict[str, Any]:
+    from .adapter import get_adapter
+
+    return {"id": user.pk, "name": get_adapter().agent_display_name(user)}
+
+
+def note_payload(note: Note, *, author_name: str | None = None) -> dict[str, Any]:
+    """A private note, for agents only (REST and ``note.created``)."""
+    from .adapter import get_adapter
+
+    if author_name is None:
+        author_name = get_adapter().agent_display_name(note.author) if note.author else ""
+    return {
+        "id": note.pk,
+        "conversationId": note.conversation_id,
+        "clientId": note.client_id or None,
+        "body": note.body,
+        "author": {"id": note.author_id, "name": author_name},
+        "createdAt": timestamp(note.created_at),
+        "private": True,
+    }
 
 
 def contact_payload(contact: Contact) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from django.db.models.functions import Concat, Left
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from . import conf, events
+from . import conf, datarights, events
 from .adapter import get_adapter
 from .models import Contact, Conversation, Message, Widget, WidgetToken
 
@@ -75,11 +75,15 @@ def resolve_token(raw: str | None) -> WidgetToken | None:
     """The active token for a raw secret, with its contact and widget, or None."""
     if not raw or len(raw) > 128:
         return None
-    return (
+    # Expired tokens are refused here, the one query every transport resolves through.
+    token = (
         WidgetToken.objects.select_related("contact", "contact__widget")
-        .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
+        .filter(datarights.live_tokens(), key_hash=hash_token(raw))
         .first()
     )
+    if token is not None:
+        datarights.touch_token(token)
+    return token
 
 
 def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:
@@ -90,6 +94,15 @@ def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:
     token.revoked_at = timezone.now()
     if notify:
         events.publish([events.Event(events.token_group(token.pk), events.LOGOUT, {})])
+
+
+def revoke_merged_tokens(source: Contact, *, keep: WidgetToken) -> None:
+    """A merged anonymous contact's other tokens (other tabs' concurrent logins) are obsolete:
+    its history now belongs to the identified contact, so they end with ``logout``."""
+    for other in WidgetToken.objects.filter(contact=source, revoked_at__isnull=True).exclude(
+        pk=keep.pk
+    ):
+        revoke_token(other)
 
 
 # ---------------------------------------------------------------- widgets and contacts
@@ -182,6 +195,8 @@ def _switch(token: WidgetToken | None, target: Contact) -> IssuedToken:
     if token is not None:
         merge_contacts(token.contact, target)
         revoke_token(token, notify=False)
+        if token.contact.merged_into_id == target.pk:
+            revoke_merged_tokens(token.contact, keep=token)
     issued = issue_token(target)
     if token is not None:
         # The browser's other tabs still hold the old token's sockets: they switch too.
@@ -383,6 +398,10 @@ def token_matches_user(token: WidgetToken, user: Any) -> bool:
     return decide(token, user, None, Transport.SOCKET).action is Action.KEEP
 
 
-def touch(contact: Contact) -> None:
-    Contact.objects.filter(pk=contact.pk).update(last_seen_at=timezone.now())
+def touch(contact: Contact, **seen: str) -> None:
+    """Last seen now; ``seen`` may add what the widget reported (page_url, page_title,
+    user_agent) for the agents' contact panel, cut to fit their columns."""
+    fields = {name: value[: Contact._meta.get_field(name).max_length]
+              for name, value in seen.items()}
+    Contact.objects.filter(pk=contact.pk).update(last_seen_at=timezone.now(), **fields)
 

@@ -6,6 +6,14 @@ that sweep is most of the server's time (bench/README.md shows it). Expiry is co
 seconds (``expiry`` 60 s, ``group_expiry`` a day), so sweeping at most once per
 ``clean_interval`` keeps the same semantics at a cost that no longer grows with the
 number of sockets per delivery.
+
+Channels drops a group message silently when a member's channel is full (``capacity``,
+100 by default): a socket that falls behind under load would never learn it missed
+anything. This layer remembers which channels overflowed and hands each of them a
+:data:`RESYNC` message on its next ``receive``; the consumers turn it into the ``resync``
+frame that makes the client resume from the database (docs/protocol.md). Only channels
+whose consumer asked for it (:meth:`InMemoryChannelLayer.watch_for_loss`) get one: a
+site's own consumers have no handler for that message type.
 """
 
 from __future__ import annotations
@@ -13,7 +21,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+
+# The layer message that tells a consumer its socket may have missed events (consumers
+# handle it in ``chatwidget_resync``). Both chatwidget layers deliver it. The in-memory
+# layer adds ``lostFrom``, the lowest message id it dropped, when it knows it.
+RESYNC_TYPE = "chatwidget.resync"
+RESYNC: dict[str, Any] = {"type": RESYNC_TYPE}
+
+
+def message_id(message: dict[str, Any]) -> int | None:
+    """The id of the chat message a layer message carries (``message.created``), if any."""
+    payload = message.get("payload")
+    inner = payload.get("message") if isinstance(payload, dict) else None
+    value = inner.get("id") if isinstance(inner, dict) else None
+    return value if isinstance(value, int) else None
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
@@ -21,6 +44,39 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         super().__init__(*args, **kwargs)
         self.clean_interval = clean_interval
         self._cleaned_at = 0.0
+        # Channels whose consumer handles RESYNC, and those of them that lost a message
+        # since they last received, with the lowest message id lost (see the module
+        # docstring).
+        self.watched: set[str] = set()
+        self.overflowed: dict[str, int | None] = {}
+
+    def watch_for_loss(self, channel: str) -> None:
+        self.watched.add(channel)
+
+    def stop_watching(self, channel: str) -> None:
+        self.watched.discard(channel)
+        self.overflowed.pop(channel, None)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        # group_send calls this for every member and swallows ChannelFull: note it here.
+        try:
+            await super().send(channel, message)
+        except ChannelFull:
+            if channel in self.watched:
+                # Publishers are concurrent: a message can be dropped after a newer one
+                # was delivered, so the resync must reach below the lowest id lost.
+                lost = [i for i in (self.overflowed.get(channel), message_id(message))
+                        if i is not None]
+                self.overflowed[channel] = min(lost) if lost else None
+            raise
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        # Before the queued messages: the client resumes from the last one it holds, so
+        # what is still queued arrives twice at worst (clients de-duplicate by id).
+        if channel in self.overflowed:
+            lost_from = self.overflowed.pop(channel)
+            return {**RESYNC, "lostFrom": lost_from} if lost_from is not None else dict(RESYNC)
+        return await super().receive(channel)
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -32,3 +88,5 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     async def flush(self) -> None:
         await super().flush()
         self._cleaned_at = 0.0
+        self.watched = set()
+        self.overflowed = {}

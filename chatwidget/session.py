@@ -21,7 +21,7 @@ from django.contrib.auth import (
 )
 from django.http import HttpRequest, HttpResponseBase
 
-from . import conf, identity
+from . import conf, datarights, identity
 from .models import WidgetToken
 
 _UNSET = object()
@@ -113,7 +113,7 @@ class WidgetSession:
             response.set_cookie(
                 name,
                 raw,
-                max_age=conf.get("COOKIE_AGE"),
+                max_age=datarights.cookie_max_age(),
                 path=conf.get("COOKIE_PATH"),
                 domain=conf.get("COOKIE_DOMAIN"),
                 secure=conf.cookie_secure(),

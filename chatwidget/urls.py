@@ -6,6 +6,7 @@ URL names live in the ``chatwidget`` namespace (``chatwidget:ping``, ``chatwidge
 
 from django.urls import include, path
 
+from . import views
 from .api.downloads import AttachmentDownloadView
 from .validation import register_id_converter
 
@@ -16,4 +17,6 @@ app_name = "chatwidget"
 urlpatterns = [
     path("api/", include("chatwidget.api.urls")),
     path("attachments/<cw_id:pk>/", AttachmentDownloadView.as_view(), name="attachment"),
+    # A logged-in site user's own chat data (docs/data-rights.md).
+    path("export/", views.my_export, name="my-export"),
 ]

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Token authentication for bots on the agent API (docs/agent-api.md).
+    "rest_framework.authtoken",
     "drf_spectacular",
     "channels",
     "chatwidget",
@@ -135,9 +137,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
+    # channels_redis' pub/sub layer that tells sockets when a reconnect may have lost events
+    # (see chatwidget/redis_layer.py).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "chatwidget.redis_layer.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from chatwidget.layers import InMemoryChannelLayer
+from chatwidget.layers import RESYNC, InMemoryChannelLayer
 
 
 async def test_expired_messages_are_still_dropped_once_the_sweep_runs():
@@ -25,3 +25,53 @@ async def test_group_sends_still_reach_every_member():
 
     assert (await layer.receive("tab-1"))["event"] == "logout"
     assert (await layer.receive("tab-2"))["event"] == "logout"
+
+
+async def overflowed_tab(capacity: int) -> InMemoryChannelLayer:
+    """A layer whose watched channel "tab" got one group message more than it holds."""
+    layer = InMemoryChannelLayer(capacity=capacity)
+    layer.watch_for_loss("tab")
+    await layer.group_add("contact.7", "tab")
+    for n in range(capacity + 1):
+        await layer.group_send("contact.7", {"type": "chatwidget.event", "n": n})
+    return layer
+
+
+async def test_a_watched_channel_that_overflowed_is_told_to_resync_before_its_backlog():
+    layer = await overflowed_tab(capacity=2)
+
+    assert await layer.receive("tab") == RESYNC
+    assert [(await layer.receive("tab"))["n"] for _ in range(2)] == [0, 1]
+    assert "tab" not in layer.overflowed  # told once
+
+
+async def test_a_channel_nobody_watches_never_gets_a_message_it_cannot_handle():
+    # A site's own consumer on the same layer has no chatwidget_resync handler.
+    layer = InMemoryChannelLayer(capacity=1)
+    await layer.group_add("news", "site-consumer")
+    for n in range(2):
+        await layer.group_send("news", {"type": "news.item", "n": n})
+
+    assert await layer.receive("site-consumer") == {"type": "news.item", "n": 0}
+    assert not layer.overflowed
+
+
+async def test_a_socket_that_stopped_watching_leaves_nothing_behind():
+    layer = await overflowed_tab(capacity=1)
+
+    layer.stop_watching("tab")
+
+    assert not layer.watched and not layer.overflowed
+
+
+async def test_the_resync_names_the_lowest_message_lost_even_after_newer_ones_queued():
+    # Concurrent publishers: messages 11 and 10 are published after 12.
+    layer = InMemoryChannelLayer(capacity=1)
+    layer.watch_for_loss("tab")
+    await layer.group_add("contact.7", "tab")
+    for message_id in (12, 11, 10):
+        await layer.group_send("contact.7", {"type": "chatwidget.event",
+                                             "event": "message.created",
+                                             "payload": {"message": {"id": message_id}}})
+
+    assert await layer.receive("tab") == {**RESYNC, "lostFrom": 10}

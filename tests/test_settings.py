@@ -149,7 +149,7 @@ def test_scale_out_variables_switch_database_and_channel_layer() -> None:
     assert config["DATABASE"]["CONN_MAX_AGE"] == 120
     layer = config["CHANNEL_LAYERS"]["default"]
     assert layer == {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": "chatwidget.redis_layer.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": ["redis://127.0.0.1:6379/1"]},
     }
     assert config["ALLOWED_HOSTS"] == ["chat.example", "www.chat.example"]

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from ..validation import register_id_converter
-from . import agent, visitor
+from . import agent, datarights, visitor
 from .base import not_found
 from .schema import ChatWidgetSchemaView
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("conversations/<cw_id:pk>/messages/", visitor.MessagesView.as_view(), name="messages"),
     path("conversations/<cw_id:pk>/describe/", visitor.DescribeView.as_view(), name="describe"),
     path("conversations/<cw_id:pk>/read/", visitor.ReadView.as_view(), name="read"),
+    path("agent/", agent.AgentRootView.as_view(), name="agent-root"),
     path("agent/conversations/", agent.AgentConversationsView.as_view(),
          name="agent-conversations"),
     path("agent/conversations/<cw_id:pk>/", agent.AgentConversationView.as_view(),
@@ -32,6 +33,13 @@ urlpatterns = [
          name="agent-reopen"),
     path("agent/conversations/<cw_id:pk>/read/", agent.AgentReadView.as_view(), name="agent-read"),
     path("agent/contacts/<cw_id:pk>/", agent.AgentContactView.as_view(), name="agent-contact"),
+    path("agent/conversations/<cw_id:pk>/notes/", agent.NotesView.as_view(), name="agent-notes"),
+    path("agent/saved-replies/", agent.SavedRepliesView.as_view(), name="agent-saved-replies"),
+    path("agent/agents/", agent.AgentsView.as_view(), name="agent-agents"),
+    path("agent/contacts/<cw_id:pk>/export/", datarights.AgentContactExportView.as_view(),
+         name="agent-contact-export"),
+    path("agent/contacts/<cw_id:pk>/erase/", datarights.AgentContactEraseView.as_view(),
+         name="agent-contact-erase"),
     path("schema/", ChatWidgetSchemaView.as_view(), name="schema"),
     # Last: whatever else is under the API answers in the API's JSON, not the site's HTML.
     re_path(r"", not_found, name="not-found"),

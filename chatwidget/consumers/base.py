@@ -115,6 +115,9 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         self.oversized = 0
         self.validated_at = self.clock.monotonic()
         self.recheck_task: asyncio.Task[None] | None = None
+        # The newest message id this socket has delivered, live or replayed: what a
+        # ``resync`` asks the client to resume after (None: the client's own last id).
+        self.delivered_id: int | None = None
 
     # ------------------------------------------------------------ lifecycle helpers
 
@@ -131,6 +134,10 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         A socket without its groups would look connected yet hear nothing; closing makes
         the client retry with backoff, and resume covers the gap.
         """
+        # chatwidget's layers then tell this socket when it may have lost an event.
+        watch = getattr(self.channel_layer, "watch_for_loss", None)
+        if watch is not None:
+            watch(self.channel_name)
         try:
             for group in groups:
                 await self.join(group)
@@ -205,10 +212,14 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
             await self.send_error("invalid_field", error.message, field="after")
             return None
 
+    def delivered(self, message_id: int) -> None:
+        self.delivered_id = max(self.delivered_id or 0, message_id)
+
     async def replay(self, replay: Any) -> None:
         """Send a :class:`chatwidget.resume.Replay`, then ``resume.done``."""
         for payload in replay.payloads:
             await self.send_event(events.MESSAGE_CREATED, payload)
+        self.delivered(replay.last_id)
         await self.send_json({"type": "resume.done", "lastId": replay.last_id,
                               "more": replay.more})
 
@@ -331,7 +342,31 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     async def chatwidget_event(self, message: dict[str, Any]) -> None:
         """``events.LAYER_TYPE``: forward a catalogue event to the socket as-is."""
         if not self.closing:
-            await self.send_event(message["event"], message.get("payload") or {})
+            payload = message.get("payload") or {}
+            await self.send_event(message["event"], payload)
+            if message["event"] == events.MESSAGE_CREATED:
+                self.delivered(payload["message"]["id"])
+
+    async def chatwidget_resync(self, message: dict[str, Any]) -> None:
+        """``layers.RESYNC_TYPE``: the layer may have dropped events meant for this socket.
+
+        Everything forwarded so far came before the loss, so the client resumes after
+        :attr:`delivered_id` and de-duplicates what it already holds; below that when the
+        layer knows it lost an older message (``lostFrom``).
+        """
+        if self.closing or not self.groups:
+            return
+        after = self.delivered_id
+        lost_from = message.get("lostFrom")
+        if isinstance(lost_from, int) and (after is None or lost_from <= after):
+            after = lost_from - 1
+        await self.send_event(events.RESYNC, {"after": after})
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        stop = getattr(self.channel_layer, "stop_watching", None)
+        if stop is not None:
+            stop(self.channel_name)
+        await super().websocket_disconnect(message)
 
     # ------------------------------------------------------------ per-socket policy
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from .. import chat, conf, events, identity, resume
+from .. import chat, conf, datarights, events, identity, resume
 from ..models import Conversation, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
 from ..session import socket_site_user
@@ -180,7 +180,7 @@ class VisitorConsumer(ChatWidgetConsumer):
 
     @database_sync_to_async
     def token_active(self) -> bool:
-        return WidgetToken.objects.filter(pk=self.token.pk, revoked_at__isnull=True).exists()
+        return WidgetToken.objects.filter(datarights.live_tokens(), pk=self.token.pk).exists()
 
     @database_sync_to_async
     def post_message(self, conversation_id: int, body: str,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .browser import Browser
+from .browser import Browser, Socket
 
 VISITOR = "/ws/chatwidget/"
 AGENT = "/ws/chatwidget/agent/"
@@ -22,6 +22,17 @@ def visitor_with_conversation(server) -> tuple[Browser, int]:
     status, created = browser.post(server.url, "/chatwidget/api/conversations/", {})
     assert status == 201, created
     return browser, created["conversation"]["conversationId"]
+
+
+async def tab_on_a_and_inbox_on_b(servers, site) -> tuple[Browser, int, Socket, Socket]:
+    """A visitor's tab on worker A and the agent's inbox on worker B, both ready."""
+    a, b = servers
+    browser, conversation_id = await asyncio.to_thread(visitor_with_conversation, a)
+    tab = await browser.socket(a.ws_url, VISITOR, origin=a.url)
+    inbox = await Browser(site["agent_cookies"]).socket(b.ws_url, AGENT, origin=b.url)
+    for socket in (tab, inbox):
+        assert (await socket.receive())["type"] == "ready"
+    return browser, conversation_id, tab, inbox
 
 
 async def send_message(socket, conversation_id: int, body: str) -> dict:
@@ -85,11 +96,7 @@ async def test_a_site_logout_on_a_closes_the_tab_on_b(servers):
 
 async def test_a_redis_restart_loses_no_acknowledged_message(servers, site, redis):
     a, b = servers
-    browser, conversation_id = await asyncio.to_thread(visitor_with_conversation, a)
-    tab = await browser.socket(a.ws_url, VISITOR, origin=a.url)
-    inbox = await Browser(site["agent_cookies"]).socket(b.ws_url, AGENT, origin=b.url)
-    for socket in (tab, inbox):
-        assert (await socket.receive())["type"] == "ready"
+    browser, conversation_id, tab, inbox = await tab_on_a_and_inbox_on_b(servers, site)
     first = await send_message(tab, conversation_id, "before the outage")
     assert await inbox.receive_message(first["id"]) == first
     visitor_seen = agent_seen = first["id"]

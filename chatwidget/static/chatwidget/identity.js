@@ -21,7 +21,8 @@ const SETTLE_MS = 2500; // how long a tab waits for the tab that changed the ide
 
 // Every ping goes through here: a bearer client asks for its token in the body.
 export async function requestPing(joined) {
-  const body = { app_id: state.config.appId };
+  // The page and its title go to the agents' contact panel.
+  const body = { app_id: state.config.appId, page_url: location.href, page_title: document.title };
   if (bearer()) body.transport = 'bearer';
   const sent = bearer() ? browserStore.get(key('token')) : null;
   const data = await api('POST', 'ping/', body, { noRetry: true });

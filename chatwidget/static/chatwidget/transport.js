@@ -22,6 +22,7 @@ const SERVER_EVENTS = {
   'logout': () => serverLogout(),
   'contact.updated': (p) => contactUpdated(p.contact),
   'error': (p) => socketError(p),
+  'resync': (p) => resync(p),
 };
 
 // Visitor socket close codes (docs/protocol.md).
@@ -248,6 +249,15 @@ export function setConnection(value) {
   if (state.connection === value) return;
   state.connection = value;
   notify('connection');
+}
+
+// The server may have dropped live events meant for this tab (it fell behind, or the
+// channel layer reconnected). `after` is the last message it delivered before the gap;
+// lastId may already be past the gap, so resume from the lower of the two. Messages
+// replayed twice are dropped by id (storeMessage).
+function resync(p) {
+  const after = typeof p.after === 'number' ? Math.min(p.after, state.lastId) : state.lastId;
+  frame({ type: 'resume', after });
 }
 
 function socketError(payload) {
