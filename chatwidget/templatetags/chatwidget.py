@@ -15,7 +15,7 @@ from typing import Any
 from django import template
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
-from django.utils.translation import get_language, get_language_bidi, gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from .. import conf
 
@@ -102,7 +102,6 @@ def chatwidget(context: template.Context, app_id: str | None = None,
             "app_id": app_id,
             "strings": widget_strings(),
             "locale": get_language() or "en",
-            "rtl": get_language_bidi(),
             "require_consent": bool(conf.get("REQUIRE_CONSENT")),
             "consent_on_open": bool(conf.get("CONSENT_ON_OPEN")),
         },
