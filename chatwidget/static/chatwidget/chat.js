@@ -8,7 +8,6 @@ import { api, frame, socketSend, upload } from './transport.js';
 
 let typingTimer = null;
 let sendChain = Promise.resolve();
-// typing
 
 export function agentTyping(p) {
   if (!p.sender || p.sender.kind === 'contact' || p.conversationId !== state.currentId) return;
@@ -42,8 +41,6 @@ function visitorStoppedTyping(id) {
   if (typingSentAt && id != null) frame({ type: 'typing', conversationId: id, typing: false });
   typingSentAt = 0;
 }
-
-// conversations and messages
 
 export function upsertConversation(c, fromPing) {
   if (!c || c.conversationId == null) return;
@@ -183,8 +180,6 @@ export function agentRead(p) {
   notify('thread');
 }
 
-// sending
-
 function publicAttachment(a) {
   return { name: a.name, url: a.url, size: a.size, content_type: a.content_type };
 }
@@ -263,8 +258,6 @@ export function queueSend(item) {
     throw fail(error);
   });
 }
-
-// open state and views
 
 export function setOpen(open, how) {
   open = !!open;

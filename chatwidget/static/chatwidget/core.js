@@ -14,7 +14,6 @@ export { actions } from './chat.js';
 let resolveConsent = null;
 let readyPromise = null;
 let defaults = {};
-// public API
 
 function whenReady(fn) {
   if (state.phase === 'ready') {
@@ -247,8 +246,6 @@ async function finishLogout(id, token) {
     return { error: fail(error).toJSON() };
   }
 }
-
-// boot
 
 // Consent-first (CHATWIDGET["REQUIRE_CONSENT"]): no ping (so no cookie or token) and no
 // socket until the page or the visitor says yes.

@@ -17,8 +17,6 @@ export let opBusy = 0;
 let opChain = Promise.resolve();
 const SETTLE_MS = 2500; // how long a tab waits for the tab that changed the identity
 
-// identity
-
 // Every ping goes through here: a bearer client asks for its token in the body.
 export async function requestPing(joined) {
   // The page and its title go to the agents' contact panel.
@@ -210,8 +208,6 @@ export function serverLogin(payload) {
 export function contactUpdated(contact) {
   if (contact && state.contact && contact.id === state.contact.id) state.contact = contact;
 }
-
-// tabs
 
 export const tabs = {
   channel: null,

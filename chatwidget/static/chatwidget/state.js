@@ -4,8 +4,6 @@
  */
 import { loginPayload } from './identity.js';
 
-// catalogues
-
 // THE client event catalogue: each event maps its listener response to the positional
 // arguments of the `callbacks` given to load(). Listeners get (response, error).
 export const EVENTS = {
@@ -21,8 +19,6 @@ export const EVENTS = {
   onError: (r) => [r],
 };
 const ALIASES = { onOpen: 'onChatOpened', onClose: 'onChatClosed' };
-
-// small helpers
 
 export class ChatWidgetError extends Error {
   constructor(type, message, data) {
@@ -60,9 +56,7 @@ const store = (area) => ({
 export const tabStore = store('sessionStorage'); // survives navigation within one tab
 export const browserStore = store('localStorage'); // shared by every tab of this origin
 
-// state
-
-// Read by UIs; changed only here. subscribe() tells what changed.
+// Read by UIs; changed only by the core modules. subscribe() tells what changed.
 export const state = {
   config: null,
   phase: 'idle', // idle → loading (→ consent) → ready
@@ -99,8 +93,6 @@ export const loggedOut = new Map(); // contact id → expiry: a late answer must
 
 export const canonical = (name) => ALIASES[name] || name;
 export const key = (suffix) => 'chatwidget:' + state.config.appId + ':' + suffix;
-
-// subscribers and events
 
 /** fn(change, detail) after each state change; change names what to redraw:
  * 'boot', 'widget', 'open', 'view', 'unread', 'list', 'thread', 'connection', 'typing',

@@ -35,8 +35,6 @@ const CLOSE_RATE_LIMITED = 4408;
 const SEND_TIMEOUT_MS = 8000;
 const HEARTBEAT_MS = 25000;
 
-// HTTP
-
 // A cross-origin embed (the API on another origin) authenticates with a bearer token.
 export const bearer = () => !!(state.config && state.config.bearer);
 
@@ -109,8 +107,6 @@ export function upload(path, form, onProgress) {
     xhr.send(form);
   });
 }
-
-// socket
 
 export const socket = { ws: null, want: false, attempt: 0, timer: null, beat: null, lastFrame: 0, sends: new Map() };
 
