@@ -20,7 +20,7 @@ from django.template.defaultfilters import filesizeformat, truncatechars
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import chat, events, identity
+from . import chat, events, identity, inbox
 from .models import Attachment, Contact, Conversation, Message, Widget, WidgetToken
 
 
@@ -408,3 +408,6 @@ class AttachmentAdmin(RecordAdmin):
     @admin.display(description=_("size"), ordering="size")
     def file_size(self, obj: Attachment) -> str:
         return filesizeformat(obj.size)
+
+
+inbox.install(admin.site)
