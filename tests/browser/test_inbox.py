@@ -1,0 +1,424 @@
+"""The agent inbox in the admin, driven like agents and visitors use it: one browser
+context per agent and one per visitor, against the live ASGI server.
+
+Every wait is for an element, a frame or a condition; none sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import HOSTILE_NAME, serve_static
+from .helpers import agent_login, send, shadow_eval, wait_bubble
+
+INBOX = "/admin/chatwidget/inbox/"
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+# A 1×1 PNG: enough for the widget and the inbox to preview an image.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2b1"
+    "5e4e0000000049454e44ae426082"
+)
+
+EXTRA_USERS = """
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+User = get_user_model()
+perm = Permission.objects.get(codename="use_inbox")
+bea = User.objects.create_user("bea", password="pw-bea-123", is_staff=True, first_name="Bea")
+bea.user_permissions.add(perm)
+User.objects.create_user("staffer", password="pw-staffer-123", is_staff=True)
+"""
+
+
+def run_on_site(site: Any, script: str) -> None:
+    from tests.servers import manage
+
+    manage("shell", "-c", script, env={"DATABASE_URL": f"sqlite:///{site.db_path}"})
+
+
+@pytest.fixture(scope="module")
+def users(site) -> None:
+    if not site.query("SELECT id FROM auth_user WHERE username = 'bea'"):
+        run_on_site(site, EXTRA_USERS)
+
+
+@pytest.fixture
+def contexts(browser, site) -> Iterator[Callable[..., Any]]:
+    """Fresh contexts serving the app's static files (the admin's CSS and the inbox's JS)."""
+    made = []
+
+    def make(*, username: str | None = None, width: int = 1440, height: int = 900,
+             color_scheme: str = "light") -> Any:
+        context = browser.new_context(base_url=site.url, color_scheme=color_scheme,
+                                      viewport={"width": width, "height": height})
+        context.set_default_timeout(10_000)
+        context.route("**/static/**", serve_static)
+        made.append(context)
+        if username:
+            agent_login(context, username, f"pw-{username}-123")
+        return context
+
+    yield make
+    for context in made:
+        context.close()
+
+
+def open_inbox(context: Any, path: str = INBOX) -> Any:
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(path)
+    page.locator(".cw-presence.is-online").wait_for()
+    return page
+
+
+def row(page: Any, conversation_id: int) -> Any:
+    return page.get_by_role("listbox", name="Conversations").locator(
+        f'[role="option"][data-id="{conversation_id}"]')
+
+
+def visitor(contexts: Callable[..., Any]) -> tuple[Any, list[dict[str, Any]]]:
+    """A visitor's tab on the demo site, with every frame its sockets received."""
+    from .helpers import RECORDER_JS
+
+    context = contexts()
+    context.add_init_script(RECORDER_JS)
+    context.add_init_script(FRAME_RECORDER)
+    frames: list[dict[str, Any]] = []
+
+    def watch(socket: Any) -> None:
+        socket.on("framereceived", lambda payload: frames.append(json.loads(payload)))
+
+    page = context.new_page()
+    page.on("websocket", watch)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto("/")
+    page.wait_for_function("() => window.__ready === true")
+    return page, frames
+
+
+# Every frame the visitor's sockets receive, readable in the page for wait_for_function.
+FRAME_RECORDER = """(() => {
+    window.__frames = [];
+    const Socket = window.WebSocket;
+    window.WebSocket = class extends Socket {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', (e) => {
+                try { window.__frames.push(JSON.parse(e.data)); } catch (error) { /* binary */ }
+            });
+        }
+    };
+})();"""
+
+
+def reply_box(page: Any) -> Any:
+    return page.get_by_role("textbox", name="Reply")
+
+
+# ---------------------------------------------------------------- the conversation loop
+
+
+def test_a_visitor_first_message_appears_live_and_opens_by_keyboard(contexts, site, users):
+    inbox = open_inbox(contexts(username="agent"))
+    assert inbox.title() .startswith("Inbox")
+    page, _ = visitor(contexts)
+    conversation_id = send(page, "Hello, is my order shipped?")["conversationId"]
+
+    item = row(inbox, conversation_id)
+    item.wait_for()
+    assert "Hello, is my order shipped?" in item.inner_text()
+    item.locator(".cw-unread", has_text="1").wait_for()
+    inbox.wait_for_function("() => document.title.startsWith('(1) ')")
+
+    # j/k move through the list and Enter opens; the newest row is the first.
+    inbox.locator("body").click(position={"x": 5, "y": 5})
+    inbox.keyboard.press("k")
+    assert inbox.evaluate("document.activeElement.dataset.id") == str(conversation_id)
+    inbox.keyboard.press("Enter")
+    inbox.locator(".cw-log .cw-msg-body", has_text="Hello, is my order shipped?").wait_for()
+    assert inbox.url.endswith(f"{INBOX}{conversation_id}/")
+    # Opening it read it: the count goes, in this inbox and in the title.
+    item.locator(".cw-unread").wait_for(state="detached")
+    inbox.wait_for_function("() => !document.title.startsWith('(')")
+
+    inbox.keyboard.press("r")
+    assert inbox.evaluate("document.activeElement.getAttribute('aria-label')") == "Reply"
+    inbox.keyboard.press("Escape")
+    assert inbox.evaluate("document.activeElement.dataset.id") == str(conversation_id)
+
+    # A deep link opens the same thread on a fresh page.
+    again = open_inbox(inbox.context, f"{INBOX}{conversation_id}/")
+    again.locator(".cw-log .cw-msg-body", has_text="Hello, is my order shipped?").wait_for()
+    assert inbox.errors == [] and again.errors == [] and page.errors == []
+
+
+def test_an_agent_reply_with_text_and_an_image_reaches_the_widget_live(contexts, site, users):
+    page, _ = visitor(contexts)
+    conversation_id = send(page, "Can you see my screenshot?")["conversationId"]
+    page.evaluate("chatwidget.open()")
+    inbox = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+
+    box = reply_box(inbox)
+    box.fill("First line")
+    box.press("Shift+Enter")
+    box.press_sequentially("second line")
+    box.press("Enter")
+    wait_bubble(page, "First line\nsecond line")
+    inbox.locator(".cw-msg.cw-from-agent .cw-msg-body", has_text="second line").wait_for()
+    assert box.input_value() == ""
+
+    inbox.evaluate("""() => {
+        window.__progressShown = false;
+        const bar = document.querySelector('.cw-progress');
+        new MutationObserver(() => { if (!bar.hidden) window.__progressShown = true; })
+            .observe(bar, { attributes: true });
+    }""")
+    inbox.locator(".cw-composer input[type=file]").set_input_files(files=[
+        {"name": "pixel.png", "mimeType": "image/png", "buffer": PNG},
+    ])
+    inbox.locator(".cw-chip-name", has_text="pixel.png").wait_for()
+    box.fill("Here is the image")
+    inbox.get_by_role("button", name="Send").click()
+    wait_bubble(page, "Here is the image")
+    page.wait_for_function("""() => [...document.querySelector('chatwidget-root').shadowRoot
+        .querySelectorAll('.cw-msg img')].some((i) => i.alt === 'pixel.png'
+                                                      && i.naturalWidth === 1)""")
+    preview = inbox.locator(".cw-msg.cw-from-agent .cw-image img[alt='pixel.png']")
+    preview.wait_for()
+    inbox.wait_for_function(
+        "() => document.querySelector(\".cw-image img[alt='pixel.png']\").naturalWidth === 1")
+    assert inbox.evaluate("window.__progressShown") is True
+    assert inbox.errors == [] and page.errors == []
+
+
+def test_a_file_pasted_or_dropped_is_attached_and_downloadable(contexts, site, users):
+    page, _ = visitor(contexts)
+    conversation_id = send(page, "I will need the invoice")["conversationId"]
+    page.evaluate("chatwidget.open()")
+    inbox = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    reply_box(inbox).wait_for()
+    inbox.evaluate("""() => {
+        const files = new DataTransfer();
+        files.items.add(new File(['invoice body'], 'invoice.txt', { type: 'text/plain' }));
+        const body = document.querySelector('.cw-thread-body');
+        for (const type of ['dragenter', 'drop']) {
+            body.dispatchEvent(new DragEvent(type,
+                { dataTransfer: files, bubbles: true, cancelable: true }));
+        }
+        const pasted = new DataTransfer();
+        pasted.items.add(new File(['terms'], 'terms.txt', { type: 'text/plain' }));
+        document.querySelector('.cw-input').dispatchEvent(
+            new ClipboardEvent('paste',
+                { clipboardData: pasted, bubbles: true, cancelable: true }));
+    }""")
+    chips = inbox.locator(".cw-chip-name")
+    assert chips.all_inner_texts() == ["invoice.txt", "terms.txt"]
+    reply_box(inbox).press("Enter")
+    link = inbox.locator(".cw-msg.cw-from-agent a.cw-file", has_text="invoice.txt")
+    link.wait_for()
+    assert link.get_attribute("download") == "invoice.txt"
+    response = inbox.context.request.get(link.get_attribute("href"))
+    assert response.ok and response.body() == b"invoice body"
+    page.wait_for_function("""() => [...document.querySelector('chatwidget-root').shadowRoot
+        .querySelectorAll('.cw-msg a')].some((a) => a.textContent.includes('invoice.txt'))""")
+    assert inbox.errors == []
+
+
+def test_typing_is_shown_both_ways(contexts, site, users):
+    page, frames = visitor(contexts)
+    conversation_id = send(page, "typing test")["conversationId"]
+    page.evaluate("chatwidget.open()")
+    inbox = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+
+    reply_box(inbox).press_sequentially("Let me ch")
+    page.wait_for_function("""() => document.querySelector('chatwidget-root').shadowRoot
+        .querySelector('.cw-typing').textContent === 'Ada is typing…'""")
+
+    page.locator(".cw-input").press_sequentially("still there")
+    inbox.locator(".cw-typing.is-active").wait_for()
+    assert inbox.locator(".cw-typing").inner_text().endswith("is typing…")
+    # The visitor's message ends their typing at once.
+    page.locator(".cw-input").press("Enter")
+    inbox.locator(".cw-log .cw-msg-body", has_text="still there").wait_for()
+    inbox.wait_for_function("() => document.querySelector('.cw-typing').textContent === ''")
+    assert any(f["type"] == "typing" and f["sender"]["kind"] == "agent" for f in frames)
+    assert inbox.errors == [] and page.errors == []
+
+
+def test_a_read_receipt_appears_when_the_visitor_reads(contexts, site, users):
+    page, _ = visitor(contexts)
+    conversation_id = send(page, "read receipt test")["conversationId"]
+    inbox = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    reply_box(inbox).fill("Did you see this?")
+    reply_box(inbox).press("Enter")
+    reply = inbox.locator(".cw-msg.cw-from-agent", has_text="Did you see this?")
+    reply.wait_for()
+    assert reply.locator(".cw-receipt").count() == 0  # the widget is closed: not read yet
+
+    page.evaluate("chatwidget.open()")
+    wait_bubble(page, "Did you see this?")
+    reply.locator(".cw-receipt", has_text="Seen").wait_for()
+    assert inbox.errors == []
+
+
+def test_assign_and_close_by_one_agent_show_live_for_another_and_in_the_widget(
+        contexts, site, users):
+    page, frames = visitor(contexts)
+    conversation_id = send(page, "Who will help me?")["conversationId"]
+    ada = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    bea = open_inbox(contexts(username="bea"), f"{INBOX}{conversation_id}/")
+    bea_row = row(bea, conversation_id)
+    bea_row.locator(".cw-assignee", has_text="Unassigned").wait_for()
+
+    ada.get_by_role("button", name="Assign to me").click()
+    ada.get_by_role("button", name="Assign to me").wait_for(state="hidden")
+    bea_row.locator(".cw-assignee", has_text="Ada").wait_for()
+    bea.locator(".cw-thread-assignee", has_text="Assigned to Ada").wait_for()
+
+    ada.get_by_role("button", name="Close conversation").click()
+    bea.get_by_role("button", name="Reopen conversation").wait_for()
+    bea.locator(".cw-status", has_text="Closed").wait_for()
+    page.wait_for_function("""(id) => window.__frames.some((f) =>
+        f.type === 'conversation.updated' && f.conversation.conversationId === id
+        && f.conversation.ended === true)""", arg=conversation_id)
+
+    # Bea reopens it: live for Ada too.
+    bea.get_by_role("button", name="Reopen conversation").click()
+    ada.get_by_role("button", name="Close conversation").wait_for()
+    assert ada.errors == [] and bea.errors == []
+
+
+# ---------------------------------------------------------------- agents only
+
+
+def test_a_private_note_reaches_other_agents_live_and_never_the_visitor(contexts, site, users):
+    page, frames = visitor(contexts)
+    visitor_responses: list[str] = []
+    page.on("response", lambda r: visitor_responses.append(r.text())
+            if "/chatwidget/api/" in r.url and r.request.resource_type in ("fetch", "xhr")
+            else None)
+    conversation_id = send(page, "I need a refund")["conversationId"]
+    page.evaluate("chatwidget.open()")
+    ada = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    bea = open_inbox(contexts(username="bea"), f"{INBOX}{conversation_id}/")
+
+    secret = "Internal: VIP customer, refund approved"
+    ada.get_by_role("button", name="Note").click()
+    note_box = ada.get_by_role("textbox", name="Private note")
+    note_box.fill(secret)
+    note_box.press("Enter")
+    ada.locator(".cw-msg.cw-note .cw-msg-body", has_text=secret).wait_for()
+    bea_note = bea.locator(".cw-msg.cw-note", has_text=secret)
+    bea_note.wait_for()
+    assert "Private note" in bea_note.inner_text()
+
+    # A reply after the note is the barrier: once the visitor has it, the note had its chance.
+    ada.get_by_role("button", name="Reply").click()
+    reply_box(ada).fill("Your refund is on its way.")
+    reply_box(ada).press("Enter")
+    wait_bubble(page, "Your refund is on its way.")
+    page.reload()
+    page.wait_for_function("() => window.__ready === true")
+    page.evaluate("chatwidget.open()")
+    wait_bubble(page, "Your refund is on its way.")
+
+    assert frames and not any(secret in json.dumps(f) for f in frames)
+    assert not any(secret in json.dumps(f) for f in page.evaluate("window.__frames"))
+    assert visitor_responses and not any(secret in text for text in visitor_responses)
+    assert secret not in shadow_eval(page, "(root) => root.innerHTML")
+    assert secret not in page.content()
+
+
+def test_a_saved_reply_is_inserted_with_a_slash_shortcut(contexts, site, users):
+    run_on_site(site, """
+from chatwidget.models import SavedReply
+SavedReply.objects.get_or_create(shortcut="shipping", defaults={
+    "text": "Orders ship within 2 business days."})
+""")
+    page, _ = visitor(contexts)
+    conversation_id = send(page, "When does it ship?")["conversationId"]
+    inbox = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    box = reply_box(inbox)
+    box.press_sequentially("Hi! /ship")
+    option = inbox.get_by_role("listbox", name="Saved replies").get_by_role("option")
+    option.filter(has_text="/shipping").wait_for()
+    box.press("Enter")  # picks the highlighted reply, does not send
+    assert box.input_value() == "Hi! Orders ship within 2 business days."
+    box.press("Enter")
+    page.evaluate("chatwidget.open()")
+    wait_bubble(page, "Hi! Orders ship within 2 business days.")
+    assert inbox.errors == []
+
+
+def test_staff_without_the_inbox_permission_get_403(contexts, site, users):
+    page = contexts(username="staffer").new_page()
+    response = page.goto(INBOX)
+    assert response.status == 403
+    assert page.goto(f"{INBOX}1/").status == 403
+    admin_index = page.goto("/admin/")
+    assert admin_index.ok and page.locator(f'a[href="{INBOX}"]').count() == 0
+    # An agent finds it linked from the admin index.
+    agent_page = contexts(username="agent").new_page()
+    agent_page.goto("/admin/")
+    agent_page.locator(f'a[href="{INBOX}"]').first.click()
+    agent_page.get_by_role("listbox", name="Conversations").wait_for()
+
+
+# ---------------------------------------------------------------- hostile content
+
+HOSTILE = "<img src=x onerror=\"window.__pwned='{}'\">"
+
+
+def test_hostile_payloads_render_as_inert_text(contexts, site, users):
+    page, _ = visitor(contexts)
+    # The contact's name through the REST call a site's own code could make.
+    status = page.evaluate("""(h) => fetch('/chatwidget/api/attributes/', {
+        method: 'POST', credentials: 'same-origin',
+        headers: {'Content-Type': 'application/json',
+                  'X-CSRFToken': JSON.parse(window.__pings.at(-1).text).csrf_token},
+        body: JSON.stringify({name: h.replace('{}', 'name'),
+                              attributes: {plan: h.replace('{}', 'attribute')}}),
+    }).then((r) => r.status)""", HOSTILE)
+    assert status == 200
+    conversation_id = send(page, HOSTILE.format("message"))["conversationId"]
+    page.evaluate("""([id, h]) => chatwidget.describeConversation({conversationId: id,
+        customAttributes: {order: h.replace('{}', 'custom attribute')}})""",
+                  [conversation_id, HOSTILE])
+    page.evaluate("""(h) => {
+        const files = new DataTransfer();
+        files.items.add(new File(['x'], h.replace('{}', 'file name').replace(/"/g, '') + '.txt',
+                                 { type: 'text/plain' }));
+        return chatwidget.sendMessage('file', { attachments: [...files.files] });
+    }""", HOSTILE)
+    evil = open_inbox(contexts(username="evil"), f"{INBOX}{conversation_id}/")
+    evil.get_by_role("button", name="Note").click()
+    note_box = evil.get_by_role("textbox", name="Private note")
+    note_box.fill(HOSTILE.format("note"))
+    note_box.press("Enter")
+    evil.locator(".cw-msg.cw-note .cw-msg-body", has_text="onerror").wait_for()
+    evil.get_by_role("button", name="Reply").click()
+    reply_box(evil).fill("reply from an agent with a hostile name")
+    reply_box(evil).press("Enter")
+    evil.locator(".cw-msg.cw-from-agent .cw-msg-name", has_text=HOSTILE_NAME).wait_for()
+
+    ada = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    ada.locator(".cw-file-name", has_text="file name").wait_for()
+    ada.locator(".cw-contact-pane dd", has_text="custom attribute").wait_for()
+    for inbox in (evil, ada):
+        inbox.locator(".cw-note .cw-msg-body", has_text="note").wait_for()
+        text = inbox.locator(".cw-inbox").inner_text()
+        for where in ("message", "name", "attribute", "custom attribute", "note"):
+            assert HOSTILE.format(where) in text, where
+        assert inbox.locator(".cw-inbox img[src='x'], .cw-inbox img[onerror]").count() == 0
+        assert inbox.evaluate("window.__pwned") is None
+        assert inbox.errors == []
+
