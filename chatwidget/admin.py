@@ -20,7 +20,7 @@ from django.template.defaultfilters import filesizeformat, truncatechars
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import chat, events, identity, inbox
+from . import admin_inbox, chat, events, identity
 from .models import Attachment, Contact, Conversation, Message, Widget, WidgetToken
 
 
@@ -410,4 +410,4 @@ class AttachmentAdmin(RecordAdmin):
         return filesizeformat(obj.size)
 
 
-inbox.install(admin.site)
+admin_inbox.install(admin.site)

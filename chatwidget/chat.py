@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import conf, events
-from .models import Attachment, Contact, Conversation, Message
+from .models import Attachment, Contact, Conversation, Message, Note
 
 
 class ChatError(Exception):
@@ -277,6 +277,39 @@ def post_agent_message(
                          events.unread_payload(counts, conversation.pk)),
         ],
     )
+
+
+@dataclass
+class NoteResult:
+    note: Note
+    created: bool
+    events: list[events.Event] = field(default_factory=list)
+
+
+def post_note(agent: Any, conversation: Conversation, body: str, *, client_id: str = "",
+              author_name: str | None = None) -> NoteResult:
+    """A private note: published to the agents' group only, never to the contact's.
+
+    It does not touch the conversation's activity, unread counts or read pointers, which
+    visitors see; notes are kept in their own table for the same reason.
+    """
+    from .adapter import get_adapter
+
+    try:
+        with transaction.atomic():
+            note = Note.objects.create(conversation=conversation, author=agent, body=body,
+                                       client_id=client_id)
+    except IntegrityError:
+        if not client_id:
+            raise
+        return NoteResult(Note.objects.select_related("author").get(
+            author=agent, client_id=client_id), created=False)
+    name = author_name or get_adapter().agent_display_name(agent)
+    payload = {"conversationId": conversation.pk,
+               "note": events.note_payload(note, author_name=name)}
+    return NoteResult(note, created=True, events=[
+        events.Event(events.agents_group(conversation.widget_id), events.NOTE_CREATED, payload),
+    ])
 
 
 def _existing(contact: Contact, client_id: str, sender_kind: str) -> Message:

@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_ORIGINS": [],
     # Pages per API list
     "PAGE_SIZE": 50,
+    # Agents: an agent socket silent for this many seconds no longer counts as online.
+    "PRESENCE_TIMEOUT": 60,
 }
 
 

@@ -21,7 +21,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 if TYPE_CHECKING:
-    from .models import Attachment, Contact, Conversation, Message
+    from .models import Attachment, Contact, Conversation, Message, Note
 
 logger = logging.getLogger("chatwidget.events")
 
@@ -36,6 +36,9 @@ LOGIN = "login"
 LOGOUT = "logout"
 CONTACT_UPDATED = "contact.updated"
 ERROR = "error"
+# Agent sockets only: never published to a visitor group, so the SDK does not know them.
+NOTE_CREATED = "note.created"
+AGENT_PRESENCE = "agent.presence"
 
 CATALOGUE = (
     MESSAGE_CREATED,
@@ -49,6 +52,8 @@ CATALOGUE = (
     CONTACT_UPDATED,
     ERROR,
 )
+
+AGENT_ONLY = (NOTE_CREATED, AGENT_PRESENCE)
 
 # The channel-layer message type every consumer handles (method ``chatwidget_event``).
 LAYER_TYPE = "chatwidget.event"
@@ -149,6 +154,23 @@ def conversation_payload(conversation: Conversation, *, for_agent: bool = False)
         data["contactId"] = conversation.contact_id
         data["assigneeId"] = conversation.assignee_id
     return data
+
+
+def note_payload(note: Note, *, author_name: str | None = None) -> dict[str, Any]:
+    """A private note, for agents only (REST and ``note.created``)."""
+    from .adapter import get_adapter
+
+    if author_name is None:
+        author_name = get_adapter().agent_display_name(note.author) if note.author else ""
+    return {
+        "id": note.pk,
+        "conversationId": note.conversation_id,
+        "clientId": note.client_id or None,
+        "body": note.body,
+        "author": {"id": note.author_id, "name": author_name},
+        "createdAt": timestamp(note.created_at),
+        "private": True,
+    }
 
 
 def contact_payload(contact: Contact) -> dict[str, Any]:

@@ -257,6 +257,10 @@ def token_matches_user(token: WidgetToken, user: Any) -> bool:
     return token.contact.user_id is None
 
 
-def touch(contact: Contact) -> None:
-    Contact.objects.filter(pk=contact.pk).update(last_seen_at=timezone.now())
+def touch(contact: Contact, **seen: str) -> None:
+    """Last seen now; ``seen`` may add what the widget reported (page_url, page_title,
+    user_agent) for the agents' contact panel, cut to fit their columns."""
+    fields = {name: value[: Contact._meta.get_field(name).max_length]
+              for name, value in seen.items()}
+    Contact.objects.filter(pk=contact.pk).update(last_seen_at=timezone.now(), **fields)
 

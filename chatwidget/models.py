@@ -32,6 +32,10 @@ class Widget(models.Model):
     ask_email = models.BooleanField(
         default=True, help_text=_("Ask anonymous visitors for an email (lead capture).")
     )
+    reply_time = models.CharField(
+        max_length=200, blank=True, default="We usually reply within a few hours.",
+        help_text=_("Shown in the widget while no agent is online."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -63,6 +67,10 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    # What the widget's last ping reported, for the agents' contact panel. Visitor-supplied.
+    page_url = models.CharField(max_length=2000, blank=True)
+    page_title = models.CharField(max_length=300, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -141,7 +149,15 @@ class Conversation(models.Model):
     class Meta:
         ordering = ["-updated_at", "-id"]
         permissions = [("use_inbox", "Can answer visitors in the chat inbox")]
-        indexes = [models.Index(fields=["widget", "status", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["widget", "status", "-updated_at"]),
+            # The inbox list: keyset pages by (updated_at, id), per filter.
+            models.Index(fields=["status", "-updated_at", "-id"],
+                         name="chatwidget_conv_inbox"),
+            models.Index(fields=["assignee", "status", "-updated_at", "-id"],
+                         name="chatwidget_conv_inbox_assignee"),
+            models.Index(fields=["-updated_at", "-id"], name="chatwidget_conv_activity"),
+        ]
 
     def __str__(self) -> str:
         return f"Conversation {self.pk} with {self.contact}"
@@ -216,3 +232,70 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Note(models.Model):
+    """A private note agents leave on a conversation.
+
+    Its own model, not a kind of Message: every visitor path reads Message, so a note is
+    kept off them by construction rather than by a filter each path must remember.
+    """
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="notes"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+        related_name="chat_notes",
+    )
+    body = models.TextField()
+    client_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "client_id"], condition=~Q(client_id=""),
+                name="chatwidget_note_author_client_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Note by {self.author} on conversation {self.conversation_id}"
+
+
+class SavedReply(models.Model):
+    """A reusable reply an agent inserts with ``/shortcut``; no owner means shared."""
+
+    shortcut = models.SlugField(max_length=50)
+    text = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="chat_saved_replies",
+        help_text=_("Leave empty to share the reply with every agent."),
+    )
+
+    class Meta:
+        ordering = ["shortcut", "id"]
+        verbose_name_plural = _("saved replies")
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+
+class AgentPresence(models.Model):
+    """One open agent socket: in the database, so every tab and ASGI worker agrees."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_presence"
+    )
+    channel_name = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+        verbose_name_plural = _("agent presence")
+
+    def __str__(self) -> str:
+        return f"{self.user} seen {self.seen_at:%H:%M:%S}"

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Token authentication for bots on the agent API (docs/agent-api.md).
+    "rest_framework.authtoken",
     "drf_spectacular",
     "channels",
     "chatwidget",

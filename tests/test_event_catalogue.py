@@ -16,3 +16,10 @@ def sdk_server_events() -> set[str]:
 
 def test_the_sdk_handles_exactly_the_events_the_server_can_send():
     assert sdk_server_events() == set(events.CATALOGUE)
+
+
+def test_agent_only_events_are_unknown_to_the_visitor_sdk():
+    # note.created and agent.presence go to agent sockets only; a visitor SDK that knew
+    # them would suggest they could reach a visitor.
+    assert not set(events.AGENT_ONLY) & sdk_server_events()
+    assert not set(events.AGENT_ONLY) & set(events.CATALOGUE)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, CSRFCheck
+from rest_framework.authentication import BaseAuthentication, CSRFCheck, TokenAuthentication
 from rest_framework.request import Request
 
 from .. import identity
@@ -85,3 +86,21 @@ class PingAuthentication(VisitorAuthentication):
     creates an anonymous contact, so it must work before the page holds a CSRF token."""
 
     check_csrf = False
+
+
+class AgentTokenAuthentication(TokenAuthentication):
+    """DRF's ``Authorization: Token …`` for bots, refused clearly when the app is missing.
+
+    ``rest_framework.authtoken`` is optional: a site that never hands out tokens need not
+    install it, and then a token header is an error that says what to do, not a crash.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header.split(" ", 1)[0].lower() != self.keyword.lower():
+            return None
+        if not apps.is_installed("rest_framework.authtoken"):
+            raise exceptions.PermissionDenied(
+                "Token authentication needs 'rest_framework.authtoken' in INSTALLED_APPS."
+            )
+        return super().authenticate(request)

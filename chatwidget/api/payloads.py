@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db.models import Max
+from django.template.defaultfilters import truncatechars
+from django.urls import NoReverseMatch, reverse
 
 from .. import chat, events
 from ..models import Contact, Conversation, Message
@@ -73,20 +75,71 @@ def conversation_summaries(
     return results
 
 
+PREVIEW_LENGTH = 140
+
+
+def preview(message: dict[str, Any] | None) -> str:
+    """The list's one-line summary of a conversation's last message."""
+    if message is None:
+        return ""
+    if not message["body"] and message["attachments"]:
+        return f"\N{PAPERCLIP} {message['attachments'][0]['name']}"
+    return truncatechars(" ".join(message["body"].split()), PREVIEW_LENGTH)
+
+
 def agent_summaries(conversations: Iterable[Conversation]) -> list[dict[str, Any]]:
+    """Inbox rows. Callers ``select_related("contact", "assignee")``; a fixed number of
+    queries whatever the page size (the unread count is a column of the row)."""
+    from ..adapter import get_adapter
+
     conversations = list(conversations)
-    unread = chat.agent_unread_counts(c.pk for c in conversations)
-    return conversation_summaries(conversations, unread, for_agent=True)
+    unread = {c.pk: c.agent_unread_count for c in conversations}
+    rows = conversation_summaries(conversations, unread, for_agent=True)
+    adapter = get_adapter()
+    for conversation, row in zip(conversations, rows, strict=True):
+        assignee = conversation.assignee
+        row["assignee"] = (None if assignee is None else
+                           {"id": assignee.pk, "name": adapter.agent_display_name(assignee)})
+        row["preview"] = preview(row["lastMessage"])
+    return rows
 
 
-def agent_contact(contact: Contact) -> dict[str, Any]:
-    return {
+def identity(contact: Contact, viewer: Any) -> dict[str, Any]:
+    """Who the contact is, for the contact panel; the admin link only for whoever may use it."""
+    user = contact.user
+    if user is not None:
+        opts = user._meta
+        admin_url = None
+        if viewer.has_perm(f"{opts.app_label}.view_{opts.model_name}") or viewer.has_perm(
+                f"{opts.app_label}.change_{opts.model_name}"):
+            try:
+                admin_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
+                                    args=[user.pk])
+            except NoReverseMatch:
+                admin_url = None
+        return {"kind": "user", "userId": user.pk, "username": user.get_username(),
+                "adminUrl": admin_url, "externalId": None}
+    if contact.external_id is not None:
+        return {"kind": "external", "userId": None, "username": None, "adminUrl": None,
+                "externalId": contact.external_id}
+    return {"kind": "anonymous", "userId": None, "username": None, "adminUrl": None,
+            "externalId": None}
+
+
+def agent_contact(contact: Contact, viewer: Any = None) -> dict[str, Any]:
+    data = {
         **events.contact_payload(contact),
         "userId": contact.user_id,
         "displayName": contact.display_name,
         "createdAt": events.timestamp(contact.created_at),
         "lastSeenAt": events.timestamp(contact.last_seen_at),
+        "pageUrl": contact.page_url or None,
+        "pageTitle": contact.page_title or None,
+        "userAgent": contact.user_agent or None,
     }
+    if viewer is not None:
+        data["identity"] = identity(contact, viewer)
+    return data
 
 
 def created_message(result: chat.Result) -> dict[str, Any]:
@@ -97,7 +150,22 @@ def created_message(result: chat.Result) -> dict[str, Any]:
     return events.message_payload(result.message)
 
 
-def page_of_messages(queryset: Any, after: int, limit: int) -> dict[str, Any]:
-    """``{results, has_more}``: one row past the limit tells whether more follow."""
+def page_of_messages(queryset: Any, after: int, limit: int,
+                     before: int | None = None) -> dict[str, Any]:
+    """``{results, has_more}``: one row past the limit tells whether more follow.
+
+    With ``before``, the newest ``limit`` rows below it (loading older history on scroll),
+    still oldest first; ``has_more`` then says whether even older ones exist.
+    """
+    if before is not None:
+        newest_first = queryset.filter(id__gt=after, id__lt=before).order_by("-id")
+        rows = list(messages_with_relations(newest_first)[: limit + 1])
+        return {"results": message_list(reversed(rows[:limit])), "has_more": len(rows) > limit}
     rows = list(messages_with_relations(queryset.filter(id__gt=after).order_by("id"))[: limit + 1])
     return {"results": message_list(rows[:limit]), "has_more": len(rows) > limit}
+
+
+def note_page(queryset: Any, after: int, limit: int) -> dict[str, Any]:
+    rows = list(queryset.filter(id__gt=after).select_related("author").order_by("id")[: limit + 1])
+    return {"results": [events.note_payload(n) for n in rows[:limit]],
+            "has_more": len(rows) > limit}

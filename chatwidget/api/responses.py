@@ -46,11 +46,26 @@ class ContactSerializer(serializers.Serializer):
     attributes = AttributesField()
 
 
+class IdentitySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["user", "external", "anonymous"])
+    userId = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField(allow_null=True)
+    adminUrl = serializers.CharField(
+        allow_null=True, help_text="The site user's admin page, if the caller may open it."
+    )
+    externalId = serializers.CharField(allow_null=True)
+
+
 class AgentContactSerializer(ContactSerializer):
     userId = serializers.IntegerField(allow_null=True)
     displayName = serializers.CharField()
     createdAt = serializers.DateTimeField()
     lastSeenAt = serializers.DateTimeField()
+    pageUrl = serializers.CharField(allow_null=True,
+                                    help_text="Reported by the widget's last ping (untrusted).")
+    pageTitle = serializers.CharField(allow_null=True)
+    userAgent = serializers.CharField(allow_null=True)
+    identity = IdentitySerializer()
 
 
 class AttachmentSerializer(serializers.Serializer):
@@ -106,9 +121,17 @@ class ContactSummarySerializer(serializers.Serializer):
     userId = serializers.IntegerField(allow_null=True)
 
 
+class AgentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class AgentConversationSummarySerializer(AgentConversationSerializer):
     contact = ContactSummarySerializer()
+    assignee = AgentSerializer(allow_null=True)
     lastMessage = MessageSerializer(allow_null=True)
+    preview = serializers.CharField(allow_blank=True,
+                                    help_text="The last message on one line, at most 140 chars.")
     unread = serializers.IntegerField(help_text="Contact messages no agent has read yet.")
 
 
@@ -130,6 +153,9 @@ class WidgetConfigSerializer(serializers.Serializer):
     greeting = serializers.CharField()
     color = serializers.CharField()
     ask_email = serializers.BooleanField()
+    agentsOnline = serializers.BooleanField(help_text="An agent has the inbox open.")
+    replyTime = serializers.CharField(allow_blank=True,
+                                      help_text="What to say while nobody is online.")
 
 
 class LoginSerializer(serializers.Serializer):
@@ -208,11 +234,61 @@ class AgentUnreadResponseSerializer(serializers.Serializer):
 
 class AgentConversationListSerializer(serializers.Serializer):
     results = AgentConversationSummarySerializer(many=True)
-    next_after = serializers.IntegerField(
-        allow_null=True, help_text="Pass as `after` for the next page; null on the last one."
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `cursor` for the next page; null on the last one."
     )
 
 
 class AgentContactDetailSerializer(serializers.Serializer):
     contact = AgentContactSerializer()
     conversations = AgentConversationSummarySerializer(many=True)
+
+
+class NoteAuthorSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField(allow_blank=True)
+
+
+class NoteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversationId = serializers.IntegerField()
+    clientId = serializers.CharField(allow_null=True)
+    body = serializers.CharField()
+    author = NoteAuthorSerializer()
+    createdAt = serializers.DateTimeField()
+    private = serializers.BooleanField()
+
+
+class NoteListSerializer(serializers.Serializer):
+    results = NoteSerializer(many=True)
+    has_more = serializers.BooleanField()
+
+
+class NoteResponseSerializer(serializers.Serializer):
+    note = NoteSerializer()
+
+
+class SavedReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    shortcut = serializers.CharField()
+    text = serializers.CharField()
+    shared = serializers.BooleanField(help_text="Every agent's (no owner), or the caller's own.")
+
+
+class SavedReplyListSerializer(serializers.Serializer):
+    results = SavedReplySerializer(many=True)
+
+
+class AgentPresenceSerializer(AgentSerializer):
+    online = serializers.BooleanField()
+
+
+class AgentListSerializer(serializers.Serializer):
+    results = AgentPresenceSerializer(many=True)
+    agentsOnline = serializers.BooleanField()
+
+
+class AgentRootSerializer(serializers.Serializer):
+    endpoints = serializers.DictField(child=serializers.CharField(),
+                                      help_text="Name → path; `{id}` marks a placeholder.")
+    agent = AgentSerializer()

@@ -48,6 +48,10 @@ class PingSerializer(serializers.Serializer):
         help_text="`bearer` on a cross-origin embed's first ping (no cookie): the token is "
                   "then returned in the body, to be sent as `Authorization: Bearer`.",
     )
+    # Not length-checked: a long URL must not stop the widget loading; stored cut to fit.
+    page_url = StrictCharField(required=False, allow_blank=True, trim_whitespace=False,
+                               help_text="The page the widget is on, shown to agents.")
+    page_title = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
 class IdentifySerializer(serializers.Serializer):
@@ -118,6 +122,10 @@ class ReadSerializer(serializers.Serializer):
 class MessagesQuerySerializer(serializers.Serializer):
     after = serializers.IntegerField(required=False, default=0, min_value=0,
                                      help_text="Only messages with a larger id.")
+    before = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text="Only messages with a smaller id: the newest `limit` of them (older history).",
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
 
@@ -130,17 +138,46 @@ class AssignSerializer(serializers.Serializer):
 
 
 class AgentConversationsQuerySerializer(serializers.Serializer):
+    filter = serializers.ChoiceField(
+        choices=["open", "mine", "unassigned", "closed", "all"], required=False, default="all",
+        help_text="`mine` and `unassigned` are open conversations assigned to me / nobody.",
+    )
     status = serializers.ChoiceField(choices=["open", "closed"], required=False)
     assignee = serializers.CharField(required=False,
                                      help_text="`me`, `none`, or an agent's user id.")
     contact = serializers.IntegerField(required=False, min_value=1)
     q = serializers.CharField(required=False, max_length=200,
-                              help_text="Text in the contact's name or email or a message.")
-    after = serializers.IntegerField(required=False, min_value=1,
-                                     help_text="The previous page's `next_after`.")
+                              help_text="Text in the contact's name, email or external id, "
+                                        "or in a message.")
+    cursor = serializers.CharField(required=False, max_length=200,
+                                   help_text="The previous page's `next_cursor`.")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
     def validate_assignee(self, value: str) -> str:
         if value not in ("me", "none") and not value.isdigit():
             raise serializers.ValidationError("Use me, none, or a user id.")
         return value
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    body = StrictCharField(trim_whitespace=False)
+    client_id = StrictCharField(
+        required=False, allow_null=True, allow_blank=True,
+        help_text="Client-generated id: sending it again returns the original note.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["body"] = chat_checked(chat.validate_body, attrs.get("body"))
+        attrs["client_id"] = chat_checked(chat.validate_client_id, attrs.get("client_id"))
+        return attrs
+
+
+class NotesQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(required=False, default=0, min_value=0,
+                                     help_text="Only notes with a larger id.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+
+
+class SavedRepliesQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                              help_text="A shortcut prefix or text to find (what follows `/`).")

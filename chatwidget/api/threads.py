@@ -44,7 +44,8 @@ def unread_of(event_list: list[events.Event]) -> dict[str, Any]:
 def list_messages(request: Request, conversation: Conversation) -> Response:
     query = validated(s.MessagesQuerySerializer, request.query_params)
     return Response(payloads.page_of_messages(
-        conversation.messages.all(), query["after"], page_limit(query.get("limit"))
+        conversation.messages.all(), query["after"], page_limit(query.get("limit")),
+        query.get("before"),
     ))
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("conversations/<int:pk>/messages/", visitor.MessagesView.as_view(), name="messages"),
     path("conversations/<int:pk>/describe/", visitor.DescribeView.as_view(), name="describe"),
     path("conversations/<int:pk>/read/", visitor.ReadView.as_view(), name="read"),
+    path("agent/", agent.AgentRootView.as_view(), name="agent-root"),
     path("agent/conversations/", agent.AgentConversationsView.as_view(),
          name="agent-conversations"),
     path("agent/conversations/<int:pk>/", agent.AgentConversationView.as_view(),
@@ -28,5 +29,8 @@ urlpatterns = [
          name="agent-reopen"),
     path("agent/conversations/<int:pk>/read/", agent.AgentReadView.as_view(), name="agent-read"),
     path("agent/contacts/<int:pk>/", agent.AgentContactView.as_view(), name="agent-contact"),
+    path("agent/conversations/<int:pk>/notes/", agent.NotesView.as_view(), name="agent-notes"),
+    path("agent/saved-replies/", agent.SavedRepliesView.as_view(), name="agent-saved-replies"),
+    path("agent/agents/", agent.AgentsView.as_view(), name="agent-agents"),
     path("schema/", ChatWidgetSchemaView.as_view(), name="schema"),
 ]

@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import chat, conf, events, identity
+from .. import agents, chat, conf, events, identity
 from ..models import Contact, Conversation, Message, Widget, WidgetToken
 from . import errors, payloads, threads
 from . import responses as r
@@ -35,6 +35,8 @@ def widget_config(widget: Widget) -> dict[str, Any]:
         "greeting": widget.greeting,
         "color": widget.color,
         "ask_email": widget.ask_email,
+        "agentsOnline": agents.agents_online(),
+        "replyTime": widget.reply_time,
     }
 
 
@@ -85,7 +87,9 @@ class PingView(VisitorView):
             session.from_bearer = True
         widget = self.widget(params.get("app_id"), request.auth)
         contact = self.resolve(request, widget)
-        identity.touch(contact)
+        identity.touch(contact, page_url=params.get("page_url", ""),
+                       page_title=params.get("page_title", ""),
+                       user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
         counts = chat.unread_for_contact(contact)
         last_id = Message.objects.filter(contact=contact).aggregate(last=Max("id"))["last"]

@@ -2,10 +2,12 @@
 
 Authenticated by the Django session; only users the adapter calls agents get in. The
 socket hears every widget's agent events, so the inbox needs no per-thread subscription.
+While it is open (and sends a frame within ``PRESENCE_TIMEOUT``) its agent is online.
 """
 
 from __future__ import annotations
 
+import time
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
@@ -15,7 +17,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from .. import chat, events, resume
+from .. import agents, chat, conf, events, resume
 from ..adapter import get_adapter
 from ..models import Conversation, Widget
 from .base import ChatWidgetConsumer, CloseCode, int_field
@@ -29,10 +31,13 @@ class AgentConsumer(ChatWidgetConsumer):
         "typing": "typing",
         "read": "read",
         "ping": "ping",
+        "note.send": "note_send",
     }
 
     async def connect(self) -> None:
         self.agent: Any = None
+        self.widget_list: list[int] = []
+        self.seen_at = 0.0
         if self.scope.get("chatwidget_cross_origin"):
             # Agents work on the site itself; its session cookie is never honoured cross-site.
             await self.close(code=int(CloseCode.FORBIDDEN))
@@ -47,8 +52,10 @@ class AgentConsumer(ChatWidgetConsumer):
             await self.close_with(CloseCode.FORBIDDEN)
             return
         self.agent_name = get_adapter().agent_display_name(self.agent)
-        widget_ids = await self.widget_ids()
-        if not await self.join_all([events.agents_group(pk) for pk in widget_ids]):
+        self.widget_list = await self.widget_ids()
+        # Online before joining: the other agents hear it, this socket need not.
+        await self.mark_seen()
+        if not await self.join_all([events.agents_group(pk) for pk in self.widget_list]):
             return
         await self.send_json({"type": "ready", "agent": {"id": self.agent.pk,
                                                          "name": self.agent_name}})
@@ -56,6 +63,20 @@ class AgentConsumer(ChatWidgetConsumer):
         after = parse_qs(raw).get("after", [""])[-1]
         if after.isdigit():
             await self.replay(await self.load_replay(int(after), None))
+
+    async def disconnect(self, code: int) -> None:
+        if self.seen_at:
+            await events.apublish(await self.presence_gone())
+
+    async def receive_frame(self, kind: str, frame: dict[str, Any]) -> None:
+        # Any frame is a heartbeat; writing it a few times per timeout is enough.
+        if time.monotonic() - self.seen_at > conf.get("PRESENCE_TIMEOUT") / 3:
+            await self.mark_seen()
+        await super().receive_frame(kind, frame)
+
+    async def mark_seen(self) -> None:
+        self.seen_at = time.monotonic()
+        await events.apublish(await self.presence_seen())
 
     def rate_key(self) -> tuple[str, Any]:
         return ("agent", self.agent.pk)
@@ -77,6 +98,14 @@ class AgentConsumer(ChatWidgetConsumer):
     @property
     def sender_name(self) -> str:
         return self.agent_name
+
+    async def note_send(self, frame: dict[str, Any]) -> None:
+        conversation_id = int_field(frame, "conversationId")
+        body = chat.validate_body(frame.get("body"))
+        client_id = chat.validate_client_id(frame.get("clientId"))
+        published, note = await self.post_note(conversation_id, body, client_id)
+        await self.send_json({"type": "note.ack", "clientId": client_id or None, "note": note})
+        await events.apublish(published)
 
     async def resume(self, frame: dict[str, Any]) -> None:
         after = int_field(frame, "after")
@@ -117,6 +146,24 @@ class AgentConsumer(ChatWidgetConsumer):
             return [], events.message_payload(result.message)
         created = next(e for e in result.events if e.type == events.MESSAGE_CREATED)
         return result.events, created.payload["message"]
+
+    @database_sync_to_async
+    def post_note(self, conversation_id: int, body: str,
+                  client_id: str) -> tuple[list[events.Event], dict[str, Any]]:
+        conversation = Conversation.objects.filter(pk=conversation_id).first()
+        if conversation is None:
+            raise chat.NotFound("No such conversation.", field="conversation")
+        result = chat.post_note(self.agent, conversation, body, client_id=client_id,
+                                author_name=self.agent_name)
+        return result.events, events.note_payload(result.note, author_name=self.agent_name)
+
+    @database_sync_to_async
+    def presence_seen(self) -> list[events.Event]:
+        return agents.seen(self.agent.pk, self.channel_name, self.widget_list)
+
+    @database_sync_to_async
+    def presence_gone(self) -> list[events.Event]:
+        return agents.gone(self.agent.pk, self.channel_name, self.widget_list)
 
     @database_sync_to_async
     def mark_read(self, conversation_id: int, last_read_id: int | None) -> list[events.Event]:

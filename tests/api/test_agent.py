@@ -81,7 +81,7 @@ def test_the_list_is_newest_first_with_contact_last_message_and_unread(
     assert second["contact"] == {"id": older.contact_id, "name": "Olga",
                                  "email": "olga@example.com", "identified": False,
                                  "externalId": None, "userId": None}
-    assert data["next_after"] is None
+    assert data["next_cursor"] is None
 
 
 def test_the_list_filters_by_status_assignee_contact_and_text(
@@ -104,15 +104,15 @@ def test_the_list_filters_by_status_assignee_contact_and_text(
     assert ids(listed(agent_client, q="VIP@corp")) == [by_email.pk]
 
 
-def test_the_list_pages_with_next_after(agent_client, make_conversation):
+def test_the_list_pages_with_next_cursor(agent_client, make_conversation):
     made = [make_conversation(f"m{i}").pk for i in range(5)]
 
     first = listed(agent_client, limit=2)
-    second = listed(agent_client, limit=2, after=first["next_after"])
-    last = listed(agent_client, limit=2, after=second["next_after"])
+    second = listed(agent_client, limit=2, cursor=first["next_cursor"])
+    last = listed(agent_client, limit=2, cursor=second["next_cursor"])
 
     assert ids(first) + ids(second) + ids(last) == made[::-1]
-    assert last["next_after"] is None
+    assert last["next_cursor"] is None
 
 
 @pytest.mark.parametrize("query", [{"status": "pending"}, {"assignee": "someone"},

@@ -43,7 +43,8 @@ def test_ping_again_keeps_the_same_contact_and_reports_widget_and_resume_point(
     assert again["contact"]["id"] == first["contact"]["id"]
     assert again["widget"] == {"app_id": widget.app_id, "name": widget.name,
                                "greeting": widget.greeting, "color": widget.color,
-                               "ask_email": widget.ask_email}
+                               "ask_email": widget.ask_email, "agentsOnline": False,
+                               "replyTime": widget.reply_time}
     assert again["last_message_id"] == created["message"]["id"]
     assert first["last_message_id"] == 0
     assert again["csrf_token"]

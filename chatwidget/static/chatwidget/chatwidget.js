@@ -279,9 +279,14 @@
 
   // ------------------------------------------------------------------ identity
 
+  // The page and its title go to the agents' contact panel.
+  function pingBody() {
+    return { app_id: state.config.appId, page_url: location.href, page_title: document.title };
+  }
+
   async function ping() {
     const epoch = state.epoch;
-    const data = await api('POST', 'ping/', { app_id: state.config.appId }, { noRetry: true });
+    const data = await api('POST', 'ping/', pingBody(), { noRetry: true });
     if (epoch !== state.epoch) return false;
     const expiry = loggedOut.get(data.contact.id);
     if (expiry && expiry > Date.now()) {
@@ -1060,7 +1065,7 @@
   async function boot() {
     for (let attempt = 0; ; attempt++) {
       try {
-        const data = await api('POST', 'ping/', { app_id: state.config.appId }, { noRetry: true });
+        const data = await api('POST', 'ping/', pingBody(), { noRetry: true });
         state.csrf = data.csrf_token;
         const pendingLogout = browserStore.get(key('logout'));
         if (pendingLogout !== null && pendingLogout !== undefined) {

@@ -11,25 +11,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from chatwidget import identity
+from chatwidget import agents, identity
 
 DEMO_USER = ("demo", "demo-visitor-pw", "demo@example.com", "Demo", "Visitor")
 DEMO_AGENT = ("agent", "demo-agent-pw", "agent@example.com", "Ada", "Agent")
-# What an agent needs: the inbox itself, and the admin pages to look contacts up.
-AGENT_PERMISSIONS = [
-    "use_inbox",
-    "view_widget",
-    "view_contact",
-    "view_widgettoken",
-    "view_conversation",
-    "change_conversation",
-    "view_message",
-    "view_attachment",
-]
 
 
 class Command(BaseCommand):
@@ -52,18 +40,16 @@ class Command(BaseCommand):
             widget = identity.get_widget()
             user = self._account(*DEMO_USER, staff=False)
             agent = self._account(*DEMO_AGENT, staff=True)
-            agent.user_permissions.set(
-                Permission.objects.filter(
-                    content_type__app_label="chatwidget", codename__in=AGENT_PERMISSIONS
-                )
-            )
+            # Exactly what `manage.py chatwidget_agent` grants: nothing more by hand.
+            agent.user_permissions.clear()
+            agents.make_agent(agent)
         self.stdout.write(
             self.style.SUCCESS("chatwidget demo ready")
             + "\n"
             + f"  site user : {user.get_username()} / {DEMO_USER[1]}"
             "   (log in at http://127.0.0.1:8000/accounts/login/)\n"
             + f"  agent     : {agent.get_username()} / {DEMO_AGENT[1]}"
-            "   (staff, chatwidget.use_inbox; http://127.0.0.1:8000/admin/)\n"
+            "   (a chat agent; http://127.0.0.1:8000/admin/)\n"
             + f"  widget    : app_id {widget.app_id!r}\n"
         )
 
