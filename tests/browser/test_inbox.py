@@ -319,7 +319,7 @@ def test_a_private_note_reaches_other_agents_live_and_never_the_visitor(contexts
     ada.locator(".cw-msg.cw-note .cw-msg-body", has_text=secret).wait_for()
     bea_note = bea.locator(".cw-msg.cw-note", has_text=secret)
     bea_note.wait_for()
-    assert "Private note" in bea_note.inner_text()
+    assert "Private note" in bea_note.text_content()
 
     # A reply after the note is the barrier: once the visitor has it, the note had its chance.
     ada.get_by_role("button", name="Reply").click()
@@ -399,6 +399,15 @@ def test_hostile_payloads_render_as_inert_text(contexts, site, users):
                                  { type: 'text/plain' }));
         return chatwidget.sendMessage('file', { attachments: [...files.files] });
     }""", HOSTILE)
+    # The page the visitor is on, as its ping reports it.
+    status = page.evaluate("""(h) => fetch('/chatwidget/api/ping/', {
+        method: 'POST', credentials: 'same-origin',
+        headers: {'Content-Type': 'application/json',
+                  'X-CSRFToken': JSON.parse(window.__pings.at(-1).text).csrf_token},
+        body: JSON.stringify({app_id: 'default', page_title: h.replace('{}', 'page title'),
+                              page_url: 'javascript:alert(1)//' + h.replace('{}', 'page url')}),
+    }).then((r) => r.status)""", HOSTILE)
+    assert status == 200
     evil = open_inbox(contexts(username="evil"), f"{INBOX}{conversation_id}/")
     evil.get_by_role("button", name="Note").click()
     note_box = evil.get_by_role("textbox", name="Private note")
@@ -416,8 +425,10 @@ def test_hostile_payloads_render_as_inert_text(contexts, site, users):
     for inbox in (evil, ada):
         inbox.locator(".cw-note .cw-msg-body", has_text="note").wait_for()
         text = inbox.locator(".cw-inbox").inner_text()
-        for where in ("message", "name", "attribute", "custom attribute", "note"):
+        for where in ("message", "name", "attribute", "custom attribute", "note", "page title"):
             assert HOSTILE.format(where) in text, where
+        assert HOSTILE_NAME in text  # the agent's own name, on the reply
+        assert inbox.locator(".cw-inbox a[href^='javascript']").count() == 0
         assert inbox.locator(".cw-inbox img[src='x'], .cw-inbox img[onerror]").count() == 0
         assert inbox.evaluate("window.__pwned") is None
         assert inbox.errors == []

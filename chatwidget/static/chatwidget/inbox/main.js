@@ -273,8 +273,8 @@ class Inbox {
     }
     if (unread && unread.conversationId === id) change.unread = unread.count;
     if (message.sender.kind === 'contact') store.setTyping(id, '', false);
-    const thread = store.threads.get(id);
-    if (thread && thread.loaded) store.addItems(id, [message]);
+    // A thread being loaded takes it too: its first page may have been read before this.
+    if (store.threads.has(id)) store.addItems(id, [message]);
     store.live(change);
     if (id === store.openId) this.markRead();
     if (message.sender.kind === 'contact') this.alert(store.conversations.get(id), message);
@@ -282,8 +282,7 @@ class Inbox {
   }
 
   noteCreated({ conversationId: id, note }) {
-    const thread = this.store.threads.get(id);
-    if (thread && thread.loaded && this.store.addItems(id, [{ ...note, private: true }]) && id === this.store.openId) {
+    if (this.store.threads.has(id) && this.store.addItems(id, [{ ...note, private: true }]) && id === this.store.openId) {
       this.store.changed('thread');
     }
   }
