@@ -7,13 +7,14 @@ Every wait is for an element, a frame or a condition; none sleeps.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import HOSTILE_NAME, serve_static
+from .conftest import HOSTILE_NAME, STATIC_DIR
 from .helpers import agent_login, send, shadow_eval, wait_bubble
 
 INBOX = "/admin/chatwidget/inbox/"
@@ -35,6 +36,20 @@ bea = User.objects.create_user("bea", password="pw-bea-123", is_staff=True, firs
 bea.user_permissions.add(perm)
 User.objects.create_user("staffer", password="pw-staffer-123", is_staff=True)
 """
+
+
+def serve_static(route: Any) -> None:
+    """The app's static files and the admin's (the inbox page wears the admin's CSS)."""
+    import django
+
+    relative = route.request.url.split("/static/", 1)[1].split("?", 1)[0]
+    admin_static = Path(django.__file__).parent / "contrib" / "admin" / "static"
+    for root in (STATIC_DIR, admin_static):
+        path = (root / relative).resolve()
+        if root in path.parents and path.is_file():
+            route.fulfill(path=str(path))
+            return
+    route.fulfill(status=404, body="not found")
 
 
 def run_on_site(site: Any, script: str) -> None:
@@ -433,3 +448,88 @@ def test_hostile_payloads_render_as_inert_text(contexts, site, users):
         assert inbox.evaluate("window.__pwned") is None
         assert inbox.errors == []
 
+
+
+# ---------------------------------------------------------------- screenshots
+
+# A support desk mid-morning: the scenery for the screenshots in docs/inbox.md. The older
+# conversations of the other tests are closed so the open list shows only these.
+SCENE = """
+from datetime import timedelta
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from chatwidget import identity
+from chatwidget.models import Contact, Conversation, Message, Note
+
+User = get_user_model()
+ada, bea = User.objects.get(username="agent"), User.objects.get(username="bea")
+alice = User.objects.get(username="alice")
+widget = identity.get_widget()
+Conversation.objects.update(status="closed")
+Contact.objects.filter(widget=widget, user=alice).update(user=None)
+now = timezone.now()
+UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/131.0 Safari/537.36")
+people = [
+    ("Alice Martin", "alice@example.com", alice, {"plan": "Business", "seats": 12},
+     {"order": "#A-10293"}, "https://shop.example.com/orders/10293", "Order #10293", None, 1, [
+        ("contact", "Hi! My order #10293 says delivered but nothing arrived.", 14),
+        ("agent", "Sorry to hear that, Alice. Let me check with the carrier.", 12),
+        ("note", "Carrier confirms a misroute; reship approved by Bea.", 10),
+        ("contact", "Thanks. Could you send it to my office address instead?", 3),
+        ("contact", "It's 5 Rue de Rivoli, Paris.", 2)]),
+    ("Jonas Berg", "jonas@berg.dev", None, {"plan": "Free"}, {}, "https://example.com/pricing",
+     "Pricing", ada, 0, [
+        ("contact", "Does the Pro plan include SSO?", 40),
+        ("agent", "It does: SAML and OIDC, set up from the admin.", 35)]),
+    ("", "", None, {}, {}, "https://example.com/docs/install", "Install guide", None, 2, [
+        ("contact", "The install script fails on step 3 with a permission error", 6),
+        ("contact", "I am on Ubuntu 24.04", 5)]),
+    ("Priya Natarajan", "priya@acme.io", None, {"plan": "Enterprise", "account": "ACME"},
+     {"ticket": "ENG-4412"}, "https://app.example.com/settings/billing", "Billing", bea, 0, [
+        ("contact", "Can we get an invoice with our VAT number on it?", 95),
+        ("agent", "Of course, I have re-issued it. You will find it under Billing.", 80)]),
+    ("Marco Rossi", "marco@rossi.it", None, {"locale": "it"}, {}, "https://example.com/",
+     "Home", None, 1, [("contact", "Ciao! Do you ship to Italy?", 190)]),
+]
+for name, email, user, attrs, custom, url, title, assignee, unread, lines in people:
+    contact = Contact.objects.create(widget=widget, name=name, email=email, user=user,
+                                     attributes=attrs, page_url=url, page_title=title,
+                                     user_agent=UA)
+    conversation = Conversation.objects.create(
+        widget=widget, contact=contact, custom_attributes=custom, assignee=assignee,
+        agent_unread_count=unread)
+    for kind, body, minutes_ago in lines:
+        at = now - timedelta(minutes=minutes_ago)
+        if kind == "note":
+            Note.objects.create(conversation=conversation, author=bea, body=body, created_at=at)
+            continue
+        Message.objects.create(conversation=conversation, contact=contact, sender_kind=kind,
+                               sender_user=ada if kind == "agent" else None, body=body,
+                               created_at=at)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        created_at=now - timedelta(minutes=lines[0][2]), updated_at=at, last_message_at=at)
+print(Conversation.objects.get(contact__name="Alice Martin").pk)
+"""
+
+
+def test_screenshots_of_the_inbox_in_light_and_dark(contexts, site, users, screenshots_dir):
+    from tests.servers import manage
+
+    out = manage("shell", "-c", SCENE, env={"DATABASE_URL": f"sqlite:///{site.db_path}"})
+    conversation_id = int(out.stdout.strip().splitlines()[-1])
+    DOCS_IMAGES.mkdir(exist_ok=True)
+    for width, height in ((1440, 900), (1024, 768)):
+        for scheme in ("light", "dark"):
+            inbox = open_inbox(contexts(username="agent", width=width, height=height,
+                                        color_scheme=scheme), f"{INBOX}{conversation_id}/")
+            inbox.locator(".cw-log .cw-msg-body", has_text="Rue de Rivoli").wait_for()
+            inbox.locator(".cw-contact-pane dd", has_text="Chrome 131").wait_for()
+            assert inbox.get_by_role("listbox", name="Conversations").get_by_role(
+                "option").count() == 5
+            reply_box(inbox).fill("Done! Your parcel ships today to 5 Rue de Rivoli.")
+            name = f"inbox-{width}-{scheme}.png"
+            inbox.screenshot(path=str(screenshots_dir / name))
+            assert (screenshots_dir / name).stat().st_size < 300_000
+            shutil.copy(screenshots_dir / name, DOCS_IMAGES / name)
+            assert inbox.errors == []

@@ -42,7 +42,7 @@ export class Composer {
     this.attachButton = h('button', {
       type: 'button', className: 'cw-icon-button', attrs: { 'aria-label': 'Attach files', title: 'Attach files' },
       onclick: () => this.picker.click(),
-    }, '📎');
+    }, paperclip());
     this.sendButton = h('button', { type: 'button', className: 'cw-button cw-primary', onclick: () => this.submit() }, 'Send');
     this.fileList = h('ul', { className: 'cw-pending', attrs: { 'aria-label': 'Attachments to send' } });
     this.progress = h('progress', { className: 'cw-progress', max: 1, value: 0, hidden: true, attrs: { 'aria-label': 'Upload progress' } });
@@ -241,4 +241,23 @@ export class Composer {
     this.error.textContent = '';
     this.mode = 'reply';
   }
+}
+
+/** A paperclip drawn in SVG: emoji fonts are not on every agent's machine. */
+function paperclip() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '18');
+  svg.setAttribute('height', '18');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', 'M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9');
+  path.setAttribute('fill', 'none');
+  path.setAttribute('stroke', 'currentColor');
+  path.setAttribute('stroke-width', '2');
+  path.setAttribute('stroke-linecap', 'round');
+  path.setAttribute('stroke-linejoin', 'round');
+  svg.append(path);
+  return svg;
 }

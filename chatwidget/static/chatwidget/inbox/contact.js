@@ -28,10 +28,10 @@ export class ContactView {
         this.identity(contact)),
       this.fields('Details', [
         ['Email', contact.email],
-        ['Name', contact.name && contact.name !== name ? contact.name : (contact.name || null)],
+        ['Name', contact.name && contact.name !== name ? contact.name : null],
         ['External id', contact.externalId],
-        ['First seen', contact.createdAt ? `${age(contact.createdAt)} ago` : null],
-        ['Last seen', contact.lastSeenAt ? `${age(contact.lastSeenAt)} ago` : null],
+        ['First seen', since(contact.createdAt)],
+        ['Last seen', since(contact.lastSeenAt)],
       ]),
       this.fields('Visiting', [
         ['Page', contact.pageUrl ? this.pageLink(contact) : null],
@@ -98,6 +98,12 @@ export class ContactView {
           h('span', { className: 'cw-other-meta' }, `${c.status === 'closed' ? 'Closed' : 'Open'} · ${age(c.lastMessageAt || c.createdAt)}`)))))
         : h('p', { className: 'cw-muted' }, 'None.'));
   }
+}
+
+function since(iso) {
+  if (!iso) return null;
+  const ago = age(iso);
+  return ago === 'now' ? 'just now' : `${ago} ago`;
 }
 
 function display(value) {
