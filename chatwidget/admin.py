@@ -6,7 +6,8 @@ live (closing, reassigning a conversation) go through ``chat.update_conversation
 widget hears about them exactly as it would from the inbox. Messages and attachments are
 a record of what was said: they are shown, never edited here.
 
-The realtime inbox is a later addition (DESIGN §6).
+The realtime inbox (DESIGN §6) is linked from every conversation's page; the admin shows
+the thread (messages and private notes) as text, never as HTML.
 """
 
 from __future__ import annotations
@@ -14,14 +15,28 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest
+from django.template.defaultfilters import date as date_format
 from django.template.defaultfilters import filesizeformat, truncatechars
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import admin_inbox, chat, events, identity
-from .models import Attachment, Contact, Conversation, Message, Widget, WidgetToken
+from .models import (
+    AgentPresence,
+    Attachment,
+    Contact,
+    Conversation,
+    Message,
+    Note,
+    SavedReply,
+    Widget,
+    WidgetToken,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -53,7 +68,7 @@ class WidgetAdmin(admin.ModelAdmin):
     readonly_fields = ["identity_secret", "identity_secret_hidden", "created_at"]
     fieldsets = [
         (None, {"fields": ["name", "app_id"]}),
-        (_("Appearance"), {"fields": ["greeting", "color", "ask_email"]}),
+        (_("Appearance"), {"fields": ["greeting", "color", "ask_email", "reply_time"]}),
         (
             _("Security"),
             {
@@ -177,7 +192,8 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "external_id", "user__username", "user__email"]
     list_select_related = ["widget", "user"]
     raw_id_fields = ["user", "merged_into"]
-    readonly_fields = ["merged_into", "created_at", "last_seen_at"]
+    readonly_fields = ["merged_into", "created_at", "last_seen_at", "page_url", "page_title",
+                       "user_agent"]
     inlines = [ContactConversationInline, ContactTokenInline]
     date_hierarchy = "created_at"
 
@@ -260,17 +276,63 @@ class WidgetTokenAdmin(admin.ModelAdmin):
 # ---------------------------------------------------------------- conversations
 
 
-class MessageInline(ReadOnlyInline):
-    model = Message
-    fields = ["id", "sender_kind", "sender_user", "body", "created_at"]
-    readonly_fields = fields
-    ordering = ["id"]
+def inbox_url(conversation: Conversation) -> str | None:
+    """The inbox page's deep link, once the inbox view is installed (None before)."""
+    try:
+        return reverse("admin:chatwidget_inbox_conversation", args=[conversation.pk])
+    except NoReverseMatch:
+        return None
 
 
-class AttachmentInline(ReadOnlyInline):
-    model = Attachment
-    fields = ["name", "content_type", "size", "message", "created_at"]
-    readonly_fields = fields
+def message_sender(message: Message) -> str:
+    if message.sender_kind == Message.Sender.AGENT and message.sender_user is not None:
+        return message.sender_user.get_username()
+    if message.sender_kind == Message.Sender.CONTACT:
+        return str(message.contact)
+    return str(message.get_sender_kind_display())
+
+
+def _attachment_links(message: Message) -> SafeString:
+    return format_html_join(
+        " ", '<a href="{}" download>{}</a> <small>({})</small>',
+        ((events.attachment_payload(a)["url"], a.name, filesizeformat(a.size))
+         for a in message.attachments.all()),
+    )
+
+
+def render_thread(conversation: Conversation) -> SafeString:
+    """Messages and notes in time order, as escaped text (they are visitor-supplied)."""
+    messages_ = conversation.messages.select_related("contact", "sender_user").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+    )
+    notes = conversation.notes.select_related("author")
+    entries = [(m.created_at, m.pk, "message", m) for m in messages_]
+    entries += [(n.created_at, n.pk, "note", n) for n in notes]
+    entries.sort(key=lambda entry: entry[:2])
+    if not entries:
+        return format_html("<p>{}</p>", _("No messages yet."))
+    rows = []
+    for created_at, _pk, kind, item in entries:
+        if kind == "note":
+            author = item.author.get_username() if item.author else ""
+            rows.append((
+                "chatwidget-note", format_html("{} <em>({})</em>", author, _("private note")),
+                date_format(created_at, "DATETIME_FORMAT"), item.body, SafeString(""),
+            ))
+        else:
+            rows.append((
+                f"chatwidget-{item.sender_kind}", message_sender(item),
+                date_format(created_at, "DATETIME_FORMAT"), item.body, _attachment_links(item),
+            ))
+    return format_html(
+        '<table class="chatwidget-thread"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
+        "</tr></thead><tbody>{}</tbody></table>",
+        _("sender"), _("time"), _("message"),
+        format_html_join(
+            "", '<tr class="{}"><td>{}</td><td>{}</td>'
+            '<td style="white-space: pre-wrap">{}<div>{}</div></td></tr>', rows,
+        ),
+    )
 
 
 @admin.register(Conversation)
@@ -290,8 +352,10 @@ class ConversationAdmin(admin.ModelAdmin):
     list_select_related = ["contact", "widget", "assignee"]
     raw_id_fields = ["assignee"]
     readonly_fields = [
+        "open_in_inbox",
         "widget",
         "contact",
+        "thread",
         "contact_last_read_id",
         "agent_last_read_id",
         "agent_unread_count",
@@ -300,11 +364,13 @@ class ConversationAdmin(admin.ModelAdmin):
         "last_message_at",
     ]
     fields = [
+        "open_in_inbox",
         "widget",
         "contact",
         "status",
         "assignee",
         "custom_attributes",
+        "thread",
         "contact_last_read_id",
         "agent_last_read_id",
         "agent_unread_count",
@@ -312,7 +378,6 @@ class ConversationAdmin(admin.ModelAdmin):
         "updated_at",
         "last_message_at",
     ]
-    inlines = [MessageInline, AttachmentInline]
     actions = ["close", "reopen"]
     date_hierarchy = "created_at"
 
@@ -326,6 +391,17 @@ class ConversationAdmin(admin.ModelAdmin):
     @admin.display(description=_("messages"), ordering="_messages")
     def message_count(self, obj: Conversation) -> int:
         return obj._messages
+
+    @admin.display(description=_("thread"))
+    def thread(self, obj: Conversation) -> SafeString:
+        return render_thread(obj)
+
+    @admin.display(description=_("inbox"))
+    def open_in_inbox(self, obj: Conversation) -> SafeString | str:
+        url = inbox_url(obj)
+        if url is None:
+            return "-"
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Open in inbox"))
 
     def save_model(self, request: HttpRequest, obj: Conversation, form: Any, change: bool) -> None:
         changes = {name: getattr(obj, name) for name in form.changed_data}
@@ -385,11 +461,7 @@ class MessageAdmin(RecordAdmin):
 
     @admin.display(description=_("sender"))
     def sender(self, obj: Message) -> str:
-        if obj.sender_kind == Message.Sender.AGENT and obj.sender_user is not None:
-            return obj.sender_user.get_username()
-        if obj.sender_kind == Message.Sender.CONTACT:
-            return str(obj.contact)
-        return obj.get_sender_kind_display()
+        return message_sender(obj)
 
     @admin.display(description=_("body"))
     def excerpt(self, obj: Message) -> str:
@@ -408,6 +480,42 @@ class AttachmentAdmin(RecordAdmin):
     @admin.display(description=_("size"), ordering="size")
     def file_size(self, obj: Attachment) -> str:
         return filesizeformat(obj.size)
+
+
+@admin.register(Note)
+class NoteAdmin(RecordAdmin):
+    """Private notes: agents only, like the inbox shows them."""
+
+    list_display = ["id", "conversation", "author", "excerpt", "created_at"]
+    search_fields = ["body"]
+    list_select_related = ["conversation__contact", "author"]
+    raw_id_fields = ["conversation", "author"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("body"))
+    def excerpt(self, obj: Note) -> str:
+        return truncatechars(obj.body, 80)
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "excerpt", "owner"]
+    search_fields = ["shortcut", "text"]
+    list_select_related = ["owner"]
+    list_filter = [("owner", admin.RelatedOnlyFieldListFilter)]
+    raw_id_fields = ["owner"]
+
+    @admin.display(description=_("text"))
+    def excerpt(self, obj: SavedReply) -> str:
+        return truncatechars(obj.text, 80)
+
+
+@admin.register(AgentPresence)
+class AgentPresenceAdmin(RecordAdmin):
+    """Open agent sockets (kept by the sockets themselves; stale rows are swept)."""
+
+    list_display = ["user", "channel_name", "seen_at"]
+    list_select_related = ["user"]
 
 
 admin_inbox.install(admin.site)

@@ -1,86 +1,114 @@
-"""The inbox page inside the admin: who may open it, where it is linked, what it hands
-its scripts. (What it does in a browser: tests/browser/test_inbox.py.)"""
+"""Admin pages agents read: the thread as text, the inbox link, constant query counts."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+
+from chatwidget import chat
+from chatwidget.models import Attachment, Contact, Conversation, Message, Note, SavedReply
 
 pytestmark = pytest.mark.django_db
 
-INBOX = "/admin/chatwidget/inbox/"
+HOSTILE = '<img src=x onerror="alert(1)">'
+INERT = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
 
 
 @pytest.fixture
-def agent_browser(agent) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
+def hostile(widget, agent, settings, tmp_path):
+    """A conversation where every visitor- or agent-typed field carries markup."""
+    settings.MEDIA_ROOT = tmp_path
+    contact = Contact.objects.create(
+        widget=widget, name=HOSTILE, email="x@example.com", attributes={HOSTILE: HOSTILE},
+        page_url=f"https://x.example/?q={HOSTILE}", user_agent=HOSTILE,
+    )
+    conversation, _ = chat.start_conversation(contact, custom_attributes={"k": HOSTILE})
+    message = chat.post_contact_message(contact, conversation.pk, f"Hi {HOSTILE}").message
+    Attachment.objects.create(conversation=conversation, message=message,
+                              file=ContentFile(b"x", name="f.txt"), name=f"{HOSTILE}.txt",
+                              size=1, content_type="text/plain")
+    chat.post_agent_message(agent, conversation, "Hello, how can I help?")
+    chat.post_note(agent, conversation, f"note {HOSTILE}")
+    SavedReply.objects.create(shortcut="x", text=HOSTILE)
+    return conversation
 
 
-def page_config(html: str) -> dict:
-    match = re.search(r'<script id="chatwidget-inbox-config" type="application/json">(.*?)'
-                      r"</script>", html, re.S)
-    assert match, "no configuration block"
-    return json.loads(match.group(1))
-
-
-def test_the_inbox_has_named_admin_urls() -> None:
-    assert reverse("admin:chatwidget_inbox") == INBOX
-    assert reverse("admin:chatwidget_inbox_conversation", args=[7]) == f"{INBOX}7/"
-
-
-def test_an_agent_gets_the_page_with_its_configuration(agent_browser, agent) -> None:
-    response = agent_browser.get(f"{INBOX}7/")
+def change_page(client, model, obj) -> str:
+    response = client.get(reverse(f"admin:chatwidget_{model._meta.model_name}_change",
+                                  args=[obj.pk]))
     assert response.status_code == 200
-    html = response.content.decode()
-    assert 'data-conversation="7"' in html
-    assert "/static/chatwidget/inbox/main.js" in html and 'type="module"' in html
-    assert "/static/chatwidget/inbox/inbox.css" in html
-    config = page_config(html)
-    assert config["api"] == "/chatwidget/api/agent/"
-    assert config["socket"] == "/ws/chatwidget/agent/"
-    assert config["agent"] == {"id": agent.pk, "name": "Ada"}
-    assert config["inbox"] == INBOX
-    assert config["csrfToken"]
-    # Configuration only: the page runs no inline script.
-    inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", html)
-    assert inline == []
+    return response.content.decode()
 
 
-def test_staff_without_the_inbox_permission_get_403(db) -> None:
-    staffer = get_user_model().objects.create_user("staffer", password="pw", is_staff=True)
-    client = Client()
-    client.force_login(staffer)
-    assert client.get(INBOX).status_code == 403
-    assert client.get(f"{INBOX}3/").status_code == 403
-    assert INBOX not in client.get("/admin/").content.decode()
+def test_the_conversation_page_shows_the_thread_with_senders_times_and_files(
+    admin_client, hostile
+):
+    page = change_page(admin_client, Conversation, hostile)
+
+    assert "Message 1 in conversation" not in page and "Message object" not in page
+    assert f"Hi {INERT}" in page
+    assert "Hello, how can I help?" in page and ">agent<" in page
+    assert f"note {INERT}" in page and "private note" in page
+    attachment = hostile.attachments.get()
+    assert reverse("chatwidget:attachment", args=[attachment.pk]) in page
+    assert page.index(f"Hi {INERT}") < page.index("Hello, how can I help?")
 
 
-def test_anonymous_visitors_are_sent_to_the_admin_login(client) -> None:
-    response = client.get(INBOX)
-    assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+def test_hostile_payloads_render_inert_in_every_admin_page(admin_client, hostile):
+    pages = [
+        change_page(admin_client, Conversation, hostile),
+        change_page(admin_client, Contact, hostile.contact),
+        change_page(admin_client, Message, hostile.messages.first()),
+        change_page(admin_client, Note, hostile.notes.get()),
+        change_page(admin_client, SavedReply, SavedReply.objects.get()),
+        change_page(admin_client, Attachment, hostile.attachments.get()),
+    ]
+    for model in (Conversation, Contact, Message, Note, SavedReply, Attachment):
+        pages.append(admin_client.get(
+            reverse(f"admin:chatwidget_{model._meta.model_name}_changelist")).content.decode())
+
+    for page in pages:
+        assert HOSTILE not in page
+        assert "onerror=\"alert" not in page
+    assert INERT in pages[0] and INERT in pages[1]
 
 
-def test_the_admin_index_links_agents_to_the_inbox(agent_browser) -> None:
-    html = agent_browser.get("/admin/").content.decode()
-    assert f'href="{INBOX}"' in html
+def test_the_conversation_page_links_to_it_in_the_inbox(admin_client, hostile):
+    page = change_page(admin_client, Conversation, hostile)
+    assert f'href="/admin/chatwidget/inbox/{hostile.pk}/">Open in inbox' in page
 
 
-def test_the_page_carries_the_csp_nonce_of_the_request(agent_browser, rf, agent) -> None:
-    from django.contrib.admin import site
+@pytest.mark.parametrize("model", [Conversation, Contact, Message, Note, Attachment,
+                                   SavedReply])
+def test_changelists_run_the_same_number_of_queries_for_5_and_50_rows(
+    admin_client, widget, agent, model
+):
+    other = get_user_model().objects.create_user("agent2", is_staff=True)
 
-    from chatwidget.admin_inbox import inbox_view
+    def add_rows(count):
+        for i in range(count):
+            contact = Contact.objects.create(widget=widget, name=f"c{i}")
+            conversation, _ = chat.start_conversation(contact)
+            message = chat.post_contact_message(contact, conversation.pk, f"m{i}").message
+            chat.update_conversation(conversation, assignee=agent if i % 2 else other)
+            Note.objects.create(conversation=conversation, author=agent, body="n")
+            Attachment.objects.create(conversation=conversation, message=message,
+                                      file="f.txt", name="f.txt", size=1,
+                                      content_type="text/plain")
+            SavedReply.objects.create(shortcut=f"s{i}", text="t",
+                                      owner=agent if i % 2 else None)
 
-    request = rf.get(INBOX)
-    request.user = agent
-    request.csp_nonce = "n0nce-value"
-    request.session = agent_browser.session
-    html = inbox_view(request, site).content.decode()
-    assert 'nonce="n0nce-value"' in html
+    def queries():
+        url = reverse(f"admin:chatwidget_{model._meta.model_name}_changelist")
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        return len(captured)
+
+    add_rows(5)
+    five = queries()
+    add_rows(45)
+    assert queries() == five
