@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib.admin import AdminSite
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -62,6 +63,7 @@ def inbox_view(request: HttpRequest, site: AdminSite,
     context = {
         **site.each_context(request),
         "title": INBOX_TITLE,
+        "app_name": apps.get_app_config("chatwidget").verbose_name,
         "config": inbox_config(request),
         "conversation_id": conversation_id,
         "script_url": static("chatwidget/inbox/main.js"),
@@ -99,7 +101,7 @@ def install(site: AdminSite) -> None:
         app = next((a for a in app_list if a["app_label"] == "chatwidget"), None)
         if app is None:
             app = {
-                "name": gettext("Chat"),
+                "name": apps.get_app_config("chatwidget").verbose_name,
                 "app_label": "chatwidget",
                 "app_url": reverse("admin:chatwidget_inbox"),
                 "has_module_perms": True,
