@@ -312,6 +312,124 @@ def test_assign_and_close_by_one_agent_show_live_for_another_and_in_the_widget(
     assert ada.errors == [] and bea.errors == []
 
 
+# ---------------------------------------------------------------- finding conversations
+
+MANY = """
+from datetime import timedelta
+from django.utils import timezone
+from chatwidget import identity
+from chatwidget.models import Contact, Conversation, Message
+
+widget = identity.get_widget()
+now = timezone.now() - timedelta(days=2)
+for i in range(40):
+    contact = Contact.objects.create(widget=widget, name=f"Paging {i:02d}",
+                                     email=f"paging{i}@example.com")
+    closed = i % 10 == 0
+    conversation = Conversation.objects.create(widget=widget, contact=contact,
+                                               status="closed" if closed else "open")
+    at = now + timedelta(minutes=i)
+    Message.objects.create(conversation=conversation, contact=contact, sender_kind="contact",
+                           body=f"needle-{i:02d} in a haystack", created_at=at)
+    Conversation.objects.filter(pk=conversation.pk).update(updated_at=at, last_message_at=at)
+long = Conversation.objects.create(widget=widget, contact=Contact.objects.create(
+    widget=widget, name="Long thread"))
+for i in range(75):
+    Message.objects.create(conversation=long, contact=long.contact, sender_kind="contact",
+                           body=f"line {i:02d}", created_at=now + timedelta(seconds=i))
+Conversation.objects.filter(pk=long.pk).update(updated_at=now - timedelta(days=1))
+print(long.pk)
+"""
+
+
+@pytest.fixture(scope="module")
+def many(site, users) -> int:
+    from tests.servers import manage
+
+    out = manage("shell", "-c", MANY, env={"DATABASE_URL": f"sqlite:///{site.db_path}"})
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def test_filters_search_and_paging_run_on_the_server(contexts, site, many):
+    inbox = open_inbox(contexts(username="agent", height=700))
+    listbox = inbox.get_by_role("listbox", name="Conversations")
+    names = listbox.locator(".cw-item-name")
+
+    inbox.get_by_role("searchbox", name="Search conversations").fill("needle-1")
+    listbox.locator(".cw-item-name", has_text="Paging 19").wait_for()
+    # Open conversations only (the default filter): needle-10 is closed.
+    inbox.wait_for_function("() => document.querySelectorAll('.cw-item').length === 9")
+    assert sorted(names.all_inner_texts()) == [f"Paging {i}" for i in range(11, 20)]
+
+    inbox.get_by_role("button", name="Closed").click()
+    inbox.wait_for_function("""() => [...document.querySelectorAll('.cw-item-name')]
+        .map((n) => n.textContent).join() === 'Paging 10'""")
+    inbox.get_by_role("button", name="All").click()
+    inbox.wait_for_function("() => document.querySelectorAll('.cw-item').length === 10")
+
+    # Without a search, the list comes 30 rows a page; scrolling to the end loads more.
+    inbox.get_by_role("searchbox", name="Search conversations").fill("")
+    inbox.wait_for_function("() => document.querySelectorAll('.cw-item').length === 30")
+    listbox.locator(".cw-item").last.scroll_into_view_if_needed()
+    inbox.wait_for_function("() => document.querySelectorAll('.cw-item').length > 30")
+    ids = [int(i) for i in listbox.locator(".cw-item").evaluate_all(
+        "(items) => items.map((i) => i.dataset.id)")]
+    assert len(ids) == len(set(ids))  # no row twice across pages
+    assert inbox.errors == []
+
+
+def test_older_messages_load_when_scrolling_up(contexts, site, many):
+    inbox = open_inbox(contexts(username="agent"), f"{INBOX}{many}/")
+    log = inbox.get_by_role("log", name="Messages")
+    log.locator(".cw-msg-body", has_text="line 74").wait_for()
+    assert log.locator(".cw-msg-body", has_text="line 00").count() == 0
+    first_count = log.locator(".cw-msg").count()
+    log.evaluate("(node) => { node.scrollTop = 0; }")
+    inbox.wait_for_function(
+        "(n) => document.querySelectorAll('.cw-log .cw-msg').length > n", arg=first_count)
+    log.evaluate("(node) => { node.scrollTop = 0; }")
+    log.locator(".cw-msg-body", has_text="line 00").wait_for(state="attached")
+    bodies = log.locator(".cw-msg-body").all_inner_texts()
+    assert bodies == [f"line {i:02d}" for i in range(75)]
+    assert inbox.errors == []
+
+
+def test_notifications_are_asked_for_on_click_and_remembered_per_agent(contexts, site, users):
+    context = contexts(username="agent")
+    context.grant_permissions(["notifications"])
+    context.add_init_script("""(() => {
+        window.__notifications = [];
+        window.__asked = 0;
+        const Native = window.Notification;
+        window.Notification = class {
+            static get permission() { return Native.permission; }
+            static requestPermission() { window.__asked += 1; return Native.requestPermission(); }
+            constructor(title, options) { window.__notifications.push({ title, ...options }); }
+        };
+    })();""")
+    inbox = open_inbox(context)
+    assert inbox.evaluate("window.__asked") == 0  # never asked on its own
+    button = inbox.get_by_role("button", name="Enable notifications")
+    button.click()
+    inbox.get_by_role("button", name="Notifications on").wait_for()
+    assert inbox.evaluate("window.__asked") == 1
+    agent_id = inbox.evaluate(
+        "JSON.parse(document.getElementById('chatwidget-inbox-config').textContent).agent.id")
+    assert inbox.evaluate(
+        f"localStorage.getItem('chatwidget.inbox.notifications.{agent_id}')") == "on"
+
+    # Looking at another conversation, a new one notifies.
+    page, _ = visitor(contexts)
+    send(page, "A brand new question")
+    inbox.wait_for_function("() => window.__notifications.length === 1")
+    assert inbox.evaluate("window.__notifications[0].title").startswith("New conversation")
+
+    # Remembered for this agent on the next visit; not for another agent of this browser.
+    again = open_inbox(context)
+    again.get_by_role("button", name="Notifications on").wait_for()
+    assert inbox.errors == [] and again.errors == []
+
+
 # ---------------------------------------------------------------- agents only
 
 

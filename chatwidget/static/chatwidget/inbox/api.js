@@ -33,6 +33,9 @@ export class AgentClient extends EventTarget {
     this.retries = 0;
     this.heartbeat = null;
     this.lastFrameAt = 0;
+    // The first connection replays nothing: the page loads its data over REST after the
+    // socket is up, and the first pong tells which message id that data starts from.
+    this.baselined = false;
   }
 
   // ---------------------------------------------------------------- REST
@@ -149,7 +152,7 @@ export class AgentClient extends EventTarget {
 
   connect() {
     const base = location.origin.replace(/^http/, 'ws') + this.config.socket;
-    const socket = new WebSocket(this.lastId ? `${base}?after=${this.lastId}` : base);
+    const socket = new WebSocket(this.baselined ? `${base}?after=${this.lastId}` : base);
     this.socket = socket;
     socket.onmessage = (event) => {
       this.lastFrameAt = Date.now();
@@ -177,6 +180,12 @@ export class AgentClient extends EventTarget {
       this.setConnected(true, frame.agent);
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => this.beat(), PING_EVERY);
+      if (!this.baselined) this.send({ type: 'ping' });
+      return;
+    }
+    if (frame.type === 'pong' && !this.baselined) {
+      this.lastId = Math.max(this.lastId, frame.lastId || 0);
+      this.baselined = true;
       return;
     }
     if (frame.type === 'pong') {

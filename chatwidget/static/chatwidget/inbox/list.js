@@ -30,7 +30,6 @@ export class ListView {
       className: 'cw-list',
       attrs: { role: 'listbox', 'aria-label': 'Conversations' },
       onkeydown: (event) => this.keydown(event),
-      onscroll: () => this.maybeMore(),
     });
     this.empty = h('p', { className: 'cw-list-empty', hidden: true });
     this.more = h('button', {
@@ -40,7 +39,7 @@ export class ListView {
       h('div', { className: 'cw-list-head' },
         h('div', { className: 'cw-filters', attrs: { role: 'group', 'aria-label': 'Filter' } }, this.filterButtons),
         this.search),
-      h('div', { className: 'cw-list-scroll' }, this.list, this.empty, this.more));
+      h('div', { className: 'cw-list-scroll', onscroll: () => this.maybeMore() }, this.list, this.empty, this.more));
     store.on('list', () => this.render());
     setInterval(() => this.refreshAges(), 30_000);
   }

@@ -63,11 +63,12 @@ class Inbox {
   async start() {
     this.listen();
     this.keyboard();
+    // The socket first: whatever happens while the list loads then arrives live.
+    this.client.connect();
     this.client.agents().then((data) => this.setAgents(data), () => {});
+    setInterval(() => this.client.agents().then((data) => this.setAgents(data), () => {}), 60_000);
     await this.loadList('open', '');
     const deepLink = Number(this.root.dataset.conversation) || null;
-    this.client.lastId = Math.max(0, ...[...this.store.conversations.values()].map((r) => (r.lastMessage ? r.lastMessage.id : 0)));
-    this.client.connect();
     if (deepLink) await this.open(deepLink, { replace: true });
     window.addEventListener('popstate', () => {
       const match = location.pathname.match(/\/(\d+)\/$/);

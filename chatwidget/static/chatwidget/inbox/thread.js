@@ -17,7 +17,8 @@ export class ThreadView {
       className: 'cw-log',
       tabIndex: 0,
       attrs: { role: 'log', 'aria-label': 'Messages', 'aria-live': 'polite' },
-      onscroll: () => { if (this.log.scrollTop < 60) actions.loadOlder(); },
+      // Only the agent's own scrolling asks for history, never a re-render's jump.
+      onscroll: () => { if (!this.rendering && this.log.scrollTop < 60) actions.loadOlder(); },
     });
     this.typing = h('p', { className: 'cw-typing', attrs: { 'aria-live': 'polite' } });
     this.placeholder = h('div', { className: 'cw-thread-empty' },
@@ -81,7 +82,8 @@ export class ThreadView {
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     const previousHeight = log.scrollHeight;
     const previousTop = log.scrollTop;
-    const firstKey = log.firstElementChild && log.firstElementChild.dataset.key;
+    const firstKey = firstItemKey(log);
+    this.rendering = true;
     const nodes = [];
     if (thread.hasOlder) nodes.push(h('p', { className: 'cw-older' }, 'Scroll up for older messages'));
     if (thread.loaded && !thread.items.length) nodes.push(h('p', { className: 'cw-log-empty' }, 'No messages yet.'));
@@ -103,9 +105,10 @@ export class ThreadView {
     replaceChildren(log, nodes);
     this.renderedId = id;
     if (switched || atBottom) log.scrollTop = log.scrollHeight;
-    else if (firstKey && log.querySelector('[data-key]') && log.querySelector('[data-key]').dataset.key !== firstKey) {
+    else if (firstKey && firstItemKey(log) !== firstKey) {
       log.scrollTop = previousTop + (log.scrollHeight - previousHeight);  // older ones went on top
     } else log.scrollTop = previousTop;
+    requestAnimationFrame(() => requestAnimationFrame(() => { this.rendering = false; }));
   }
 
   item(item, seen) {
@@ -146,4 +149,9 @@ export class ThreadView {
       this.typingTimer = setTimeout(() => this.renderTyping(), entry.until - Date.now() + 50);
     }
   }
+}
+
+function firstItemKey(log) {
+  const first = log.querySelector('[data-key]');
+  return first ? first.dataset.key : null;
 }
