@@ -293,6 +293,10 @@ def test_assign_and_close_by_one_agent_show_live_for_another_and_in_the_widget(
     bea = open_inbox(contexts(username="bea"), f"{INBOX}{conversation_id}/")
     bea_row = row(bea, conversation_id)
     bea_row.locator(".cw-assignee", has_text="Unassigned").wait_for()
+    # Presence: Ada's open inbox makes her an online colleague in Bea's.
+    online = bea.locator(".cw-agents-online", has_text="online")
+    online.wait_for()
+    assert "Ada" in online.get_attribute("title").split(", ")
 
     ada.get_by_role("button", name="Assign to me").click()
     ada.get_by_role("button", name="Assign to me").wait_for(state="hidden")
