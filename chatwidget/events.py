@@ -153,7 +153,16 @@ def conversation_payload(conversation: Conversation, *, for_agent: bool = False)
     if for_agent:
         data["contactId"] = conversation.contact_id
         data["assigneeId"] = conversation.assignee_id
+        data["assignee"] = agent_ref(conversation.assignee) if conversation.assignee_id else None
+        # Where the visitor's read receipt stands, for a thread opened after the event.
+        data["contactLastReadId"] = conversation.contact_last_read_id
     return data
+
+
+def agent_ref(user: Any) -> dict[str, Any]:
+    from .adapter import get_adapter
+
+    return {"id": user.pk, "name": get_adapter().agent_display_name(user)}
 
 
 def note_payload(note: Note, *, author_name: str | None = None) -> dict[str, Any]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -58,7 +62,21 @@ def test_the_conversation_page_shows_the_thread_with_senders_times_and_files(
     assert page.index(f"Hi {INERT}") < page.index("Hello, how can I help?")
 
 
-def test_hostile_payloads_render_inert_in_every_admin_page(admin_client, hostile):
+@pytest.fixture(params=["superuser", "agent"])
+def reader(request, admin_client, db):
+    """Someone reading admin pages: a superuser (edit forms), or an agent made by the
+    command (read-only fields: a different rendering path)."""
+    if request.param == "superuser":
+        return admin_client
+    get_user_model().objects.create_user("reader")
+    call_command("chatwidget_agent", "reader", stdout=StringIO())
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="reader"))
+    return client
+
+
+def test_hostile_payloads_render_inert_in_every_admin_page(reader, hostile):
+    admin_client = reader
     pages = [
         change_page(admin_client, Conversation, hostile),
         change_page(admin_client, Contact, hostile.contact),

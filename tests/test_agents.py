@@ -128,3 +128,25 @@ async def test_the_agent_socket_opens_for_a_command_made_agent_and_closes_4403_a
     await sync_to_async(remove_but_keep_staff)()
     assert await sockets.accepted_then_closed("/ws/chatwidget/agent/",
                                               cookies=cookies) == 4403
+
+
+def test_an_agent_sees_shared_and_own_saved_replies_in_the_admin_and_cannot_give_one_away():
+    me = make_agent_by_command()
+    colleague = make_agent_by_command("colleague")
+    SavedReply.objects.create(shortcut="shared", text="for all")
+    SavedReply.objects.create(shortcut="mine", text="mine", owner=me)
+    theirs = SavedReply.objects.create(shortcut="theirs", text="private", owner=colleague)
+    client = Client()
+    client.force_login(me)
+
+    listing = client.get(reverse("admin:chatwidget_savedreply_changelist")).content.decode()
+    assert "/shared" in listing and "/mine" in listing and "/theirs" not in listing
+    assert client.get(reverse("admin:chatwidget_savedreply_change",
+                              args=[theirs.pk])).status_code == 302  # "doesn't exist"
+    given = client.post(reverse("admin:chatwidget_savedreply_add"),
+                        {"shortcut": "gift", "text": "x", "owner": colleague.pk})
+    kept = client.post(reverse("admin:chatwidget_savedreply_add"),
+                       {"shortcut": "own", "text": "x", "owner": me.pk})
+
+    assert given.status_code == 200 and not SavedReply.objects.filter(shortcut="gift").exists()
+    assert kept.status_code == 302 and SavedReply.objects.get(shortcut="own").owner == me

@@ -90,16 +90,10 @@ def preview(message: dict[str, Any] | None) -> str:
 def agent_summaries(conversations: Iterable[Conversation]) -> list[dict[str, Any]]:
     """Inbox rows. Callers ``select_related("contact", "assignee")``; a fixed number of
     queries whatever the page size (the unread count is a column of the row)."""
-    from ..adapter import get_adapter
-
     conversations = list(conversations)
     unread = {c.pk: c.agent_unread_count for c in conversations}
     rows = conversation_summaries(conversations, unread, for_agent=True)
-    adapter = get_adapter()
-    for conversation, row in zip(conversations, rows, strict=True):
-        assignee = conversation.assignee
-        row["assignee"] = (None if assignee is None else
-                           {"id": assignee.pk, "name": adapter.agent_display_name(assignee)})
+    for row in rows:
         row["preview"] = preview(row["lastMessage"])
     return rows
 

@@ -102,9 +102,17 @@ class ConversationSerializer(serializers.Serializer):
     lastMessageAt = serializers.DateTimeField(allow_null=True)
 
 
+class AgentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class AgentConversationSerializer(ConversationSerializer):
     contactId = serializers.IntegerField()
     assigneeId = serializers.IntegerField(allow_null=True)
+    assignee = AgentSerializer(allow_null=True)
+    contactLastReadId = serializers.IntegerField(
+        help_text="The newest message id the visitor has read (the read receipt).")
 
 
 class ConversationSummarySerializer(ConversationSerializer):
@@ -121,14 +129,8 @@ class ContactSummarySerializer(serializers.Serializer):
     userId = serializers.IntegerField(allow_null=True)
 
 
-class AgentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
 class AgentConversationSummarySerializer(AgentConversationSerializer):
     contact = ContactSummarySerializer()
-    assignee = AgentSerializer(allow_null=True)
     lastMessage = MessageSerializer(allow_null=True)
     preview = serializers.CharField(allow_blank=True,
                                     help_text="The last message on one line, at most 140 chars.")

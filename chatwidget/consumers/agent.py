@@ -25,6 +25,8 @@ from .base import ChatWidgetConsumer, CloseCode, int_field
 
 class AgentConsumer(ChatWidgetConsumer):
     typing_as_agent = True
+    # A note is written like a message, so it spends the same budget.
+    message_frames = frozenset({"message.send", "note.send"})
     frame_handlers = {
         "resume": "resume",
         "message.send": "message_send",

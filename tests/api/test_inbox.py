@@ -419,3 +419,25 @@ def test_a_stale_presence_row_does_not_count(visitor_client, agent):
                                  seen_at=timezone.now() - timedelta(seconds=61))
 
     assert ping(visitor_client)["widget"]["agentsOnline"] is False
+
+
+def test_a_thread_opened_later_knows_where_the_visitors_read_receipt_stands(
+    agent_client, agent, make_conversation
+):
+    conversation = make_conversation("Hi")
+    reply = chat.post_agent_message(agent, conversation, "Hello!").message
+    assert listed(agent_client)["results"][0]["contactLastReadId"] == 0
+
+    chat.mark_read_by_contact(conversation.contact, conversation)
+
+    row = agent_client.get(f"{AGENT}conversations/{conversation.pk}/").json()
+    assert row["contactLastReadId"] == reply.pk
+
+
+def test_assigning_answers_with_the_assignees_name(agent_client, agent, make_conversation):
+    conversation = make_conversation()
+
+    response = agent_client.post(f"{AGENT}conversations/{conversation.pk}/assign/",
+                                 {"assignee_id": agent.pk}, format="json")
+
+    assert response.json()["conversation"]["assignee"] == {"id": agent.pk, "name": "Ada"}

@@ -282,7 +282,11 @@ def test_a_read_receipt_appears_when_the_visitor_reads(contexts, site, users):
     page.evaluate("chatwidget.open()")
     wait_bubble(page, "Did you see this?")
     reply.locator(".cw-receipt", has_text="Seen").wait_for()
-    assert inbox.errors == []
+    # Still there for a thread opened afterwards.
+    later = open_inbox(inbox.context, f"{INBOX}{conversation_id}/")
+    later.locator(".cw-msg.cw-from-agent", has_text="Did you see this?").locator(
+        ".cw-receipt", has_text="Seen").wait_for()
+    assert inbox.errors == [] and later.errors == []
 
 
 def test_assign_and_close_by_one_agent_show_live_for_another_and_in_the_widget(

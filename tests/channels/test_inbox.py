@@ -171,3 +171,19 @@ async def test_a_ping_frame_keeps_the_agent_seen(agent, agent_cookies, settings)
 
     assert await sync_to_async(seen_at)() > before
     await inbox.disconnect()
+
+
+async def test_notes_spend_the_message_budget(browser, agent_cookies, settings):
+    settings.CHATWIDGET = {"RATE_LIMIT_MESSAGES": 2, "RATE_LIMIT_WINDOW": 60}
+    inbox = await sockets.agent(agent_cookies)
+
+    for n in range(3):
+        await send(inbox, type="note.send", conversationId=browser.conversation.pk,
+                   body=f"note {n}", clientId=f"n-{n}")
+    replies = [await receive(inbox) for _ in range(5)]
+
+    refused = [r for r in replies if r["type"] == "error"]
+    assert [r["code"] for r in refused] == ["rate_limited"]
+    assert refused[0]["clientId"] == "n-2"
+    assert await sync_to_async(browser.conversation.notes.count)() == 2
+    await inbox.disconnect()

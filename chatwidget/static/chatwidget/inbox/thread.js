@@ -88,7 +88,8 @@ export class ThreadView {
     if (thread.hasOlder) nodes.push(h('p', { className: 'cw-older' }, 'Scroll up for older messages'));
     if (thread.loaded && !thread.items.length) nodes.push(h('p', { className: 'cw-log-empty' }, 'No messages yet.'));
     let lastDay = '';
-    const readUpTo = thread.contactRead;
+    const row = this.store.conversations.get(id);
+    const readUpTo = Math.max(thread.contactRead, (row && row.contactLastReadId) || 0);
     let receiptKey = null;
     for (const item of thread.items) {
       if (!item.private && item.sender.kind === 'agent' && item.id <= readUpTo) receiptKey = item.key;
