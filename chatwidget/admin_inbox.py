@@ -32,26 +32,12 @@ def inbox_config(request: HttpRequest) -> dict[str, Any]:
     """What the page's scripts need: where the API and socket are, and who is asking."""
     user = request.user
     return {
-        "api": reverse("chatwidget:agent-conversations").removesuffix("conversations/"),
-        "attachments": reverse("chatwidget:attachment", args=[0]).removesuffix("0/"),
+        "api": reverse("chatwidget:agent-root"),
         "socket": get_script_prefix() + AGENT_SOCKET_PATH,
         "inbox": reverse("admin:chatwidget_inbox"),
-        "userAdmin": _user_admin_url(),
         "csrfToken": get_token(request),
         "agent": {"id": user.pk, "name": get_adapter().agent_display_name(user)},
     }
-
-
-def _user_admin_url() -> str | None:
-    """The admin change-page URL of a site user, with ``0`` standing for the id."""
-    from django.contrib.auth import get_user_model
-    from django.urls import NoReverseMatch
-
-    meta = get_user_model()._meta
-    try:
-        return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[0])
-    except NoReverseMatch:  # the site does not register its user model in the admin
-        return None
 
 
 def inbox_view(request: HttpRequest, site: AdminSite,

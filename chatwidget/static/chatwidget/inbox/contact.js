@@ -54,10 +54,8 @@ export class ContactView {
     if ((identity && identity.kind === 'external') || contact.externalId) {
       return h('p', { className: 'cw-identity is-external' }, 'Verified external id');
     }
-    if (!identity && contact.userId) {
-      const url = this.actions.userAdminUrl(contact.userId);
-      const label = `Site user #${contact.userId}`;
-      return h('p', { className: 'cw-identity is-user' }, url ? h('a', { href: url }, label) : label);
+    if (!identity && contact.userId) {  // the list's summary, until the panel's data loads
+      return h('p', { className: 'cw-identity is-user' }, `Site user #${contact.userId}`);
     }
     return h('p', { className: 'cw-identity is-anonymous' }, 'Anonymous visitor');
   }

@@ -55,7 +55,6 @@ class Inbox {
       typing: (id, typing) => this.client.typing(id, typing),
       savedReplies: (q) => this.client.savedReplies(q).then((data) => data.results, () => []),
       leaveComposer: () => this.list.focusActive(),
-      userAdminUrl: (userId) => this.config.userAdmin && this.config.userAdmin.replace(/\/0\/([^/]*\/?)$/, `/${userId}/$1`),
       conversationUrl: (id) => `${this.config.inbox}${id}/`,
     };
   }
@@ -396,7 +395,5 @@ class Inbox {
 const root = document.querySelector('[data-chatwidget-inbox]');
 if (root) {
   const config = JSON.parse(document.getElementById(root.dataset.config).textContent);
-  const inbox = new Inbox(root, config);
-  window.chatwidgetInbox = inbox;  // for debugging in the console
-  inbox.start();
+  new Inbox(root, config).start();
 }
