@@ -633,8 +633,10 @@ for name, email, user, attrs, custom, url, title, assignee, unread, lines in peo
         Message.objects.create(conversation=conversation, contact=contact, sender_kind=kind,
                                sender_user=ada if kind == "agent" else None, body=body,
                                created_at=at)
+    replies = conversation.messages.filter(sender_kind="agent").order_by("id")
     Conversation.objects.filter(pk=conversation.pk).update(
-        created_at=now - timedelta(minutes=lines[0][2]), updated_at=at, last_message_at=at)
+        created_at=now - timedelta(minutes=lines[0][2]), updated_at=at, last_message_at=at,
+        contact_last_read_id=replies.last().pk if replies else 0)
 print(Conversation.objects.get(contact__name="Alice Martin").pk)
 """
 

@@ -224,12 +224,16 @@ export class Composer {
       }
       this.input.value = '';
     } catch (error) {
-      this.error.textContent = error.message || 'Not sent.';
+      this.showError(error);
     } finally {
       this.sendButton.disabled = false;
       this.progress.hidden = true;
       this.progress.value = 0;
     }
+  }
+
+  showError(error) {
+    this.error.textContent = (error && error.message) || 'Something went wrong.';
   }
 
   reset() {

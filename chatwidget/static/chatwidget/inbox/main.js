@@ -186,8 +186,11 @@ class Inbox {
   async change(call) {
     const id = this.store.openId;
     if (id == null) return;
-    const data = await call(id);
-    this.store.live(data.conversation);
+    try {
+      this.store.live((await call(id)).conversation);
+    } catch (error) {
+      this.composer.showError(error);
+    }
   }
 
   async reply(body, files, onProgress) {
