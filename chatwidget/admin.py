@@ -25,7 +25,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import chat, conf, datarights, events, identity
+from . import admin_inbox, chat, conf, datarights, events, identity
 from .api.datarights import zip_response
 from .models import (
     AgentPresence,
@@ -516,3 +516,6 @@ class AgentPresenceAdmin(RecordAdmin):
 
     list_display = ["user", "channel_name", "seen_at"]
     list_select_related = ["user"]
+
+
+admin_inbox.install(admin.site)

@@ -285,7 +285,7 @@ def test_a_note_is_validated_and_needs_a_conversation(agent_client, make_convers
     assert_error(agent_client.post(url, {"body": 5}, format="json"), 400, "invalid",
                  fields=["body"])
     assert_error(agent_client.post(f"{AGENT}conversations/999999/notes/", {"body": "x"},
-                                   format="json"), 404, "not_found")
+                                   format="json"), 404, "not_found", fields=["conversation"])
     assert not Note.objects.exists()
 
 
