@@ -26,7 +26,9 @@ _ANY_REF = re.compile(r"""["'`]([^"'`\s]*?[\w.-]+\.(?:js|css))(?:\?[^"'`]*)?["'`
 
 
 def _is_visitor_file(path: Path) -> bool:
-    return path.suffix in {".js", ".css"} and not path.name.startswith("inbox")
+    """The agent inbox (inbox.* and the inbox/ modules) is not part of the visitor widget."""
+    inbox = path.name.startswith("inbox") or "inbox" in path.relative_to(APP_DIR).parts[:-1]
+    return path.suffix in {".js", ".css"} and not inbox
 
 
 def _resolve(reference: str, relative_to: Path | None = None) -> Path | None:
