@@ -169,9 +169,14 @@ def test_logout_resets_every_tab_of_the_embedding_origin(new_context, site, shop
     result = tab1.evaluate("chatwidget.logout()")
     assert result == {}
     wait_event(tab2, "onLogout")
-    fresh = wait_new_contact(tab2, old["id"])
-    assert fresh["identified"] is False
-    assert contact(tab1)["id"] == fresh["id"]
+    assert wait_new_contact(tab2, old["id"])["identified"] is False
+    # Both tabs end on one new visitor (a tab that pinged first joins the other's token).
+    tab1.wait_for_function(
+        """(tab2) => window.__pings.at(-1).contact.id === tab2""", arg=contact(tab2)["id"])
+    tab2.wait_for_function(
+        """(tab1) => window.__pings.at(-1).contact.id === tab1""", arg=contact(tab1)["id"])
+    fresh = contact(tab1)
+    assert fresh["id"] != old["id"] and contact(tab2)["id"] == fresh["id"]
     (row,) = site.query("SELECT COUNT(*) AS n FROM chatwidget_widgettoken t JOIN "
                         "chatwidget_contact c ON c.id = t.contact_id WHERE c.id = ? AND "
                         "t.revoked_at IS NULL", old["id"])
@@ -199,3 +204,24 @@ def test_the_documented_own_ui_example_chats_through_the_headless_core(new_conte
     assert page.locator("#chat li").all_inner_texts() == [
         "You: sent from my own UI", "Ada: answered in your UI"]
     assert errors == []
+
+
+def test_identify_with_user_hash_is_the_identity_path_on_another_origin(new_context, site, shop):
+    context = embed_context(new_context, site)
+    page = open_embed(context, shop.page("shop.html", snippet(site)))
+    send(page, "asked before identify")
+    anonymous = contact(page)
+    before = page.evaluate("JSON.parse(localStorage.getItem('chatwidget:default:token'))")
+
+    login = page.evaluate("(hash) => chatwidget.identify('shop-customer-7', { userHash: hash })",
+                          site.user_hash("shop-customer-7"))
+    assert login["externalId"] == "shop-customer-7" and login["identified"] is True
+    wait_event(page, "onLogin")
+    identified = wait_new_contact(page, anonymous["id"])
+    assert identified["identified"] is True
+    after = page.evaluate("JSON.parse(localStorage.getItem('chatwidget:default:token'))")
+    assert after and after != before  # rotated, and kept in the shop origin's storage
+    page.evaluate("chatwidget.open()")
+    wait_bubble(page, "asked before identify")  # the anonymous history came along
+    page.wait_for_function("() => window.__sockets.at(-1).readyState === 1")
+    assert page.errors == []
