@@ -122,7 +122,10 @@ function build() {
 
   ui.title = el('h2', { class: 'cw-title', id: 'cw-title' });
   ui.status = el('p', { class: 'cw-status', role: 'status' });
-  ui.back = button('cw-icon cw-back', t('back'), () => actions.showList(), [icon('back')]);
+  ui.back = button('cw-icon cw-back', t('back'), () => {
+    actions.showList();
+    ui.newBtn.focus(); // the back button hides itself: keep the focus in the window
+  }, [icon('back')]);
   ui.closeBtn = button('cw-icon', t('close'), () => actions.close(), [icon('close')]);
   const titles = el('div', { class: 'cw-titles' }, [ui.title, ui.status]);
   // A div, not <header>: a second banner landmark inside the page is an a11y error.
