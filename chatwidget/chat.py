@@ -88,7 +88,7 @@ def get_conversation(conversation_id: Any, *, contact: Contact | None = None) ->
     if contact is not None:
         conversations = conversations.filter(contact=contact)
     try:
-        return conversations.get(pk=validation.parse_int(conversation_id))
+        return conversations.get(pk=validation.parse_int(conversation_id, text=True))
     except (Conversation.DoesNotExist, validation.InvalidInput):
         raise NotFound("No such conversation.", field="conversation") from None
 

@@ -4,8 +4,9 @@ URL names live in the ``chatwidget`` namespace (``chatwidget:ping``, ``chatwidge
 ``chatwidget:attachment``...), so they never clash with the host project's.
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from .api.base import not_found
 from .api.downloads import AttachmentDownloadView
 from .validation import register_id_converter
 
@@ -16,4 +17,5 @@ app_name = "chatwidget"
 urlpatterns = [
     path("api/", include("chatwidget.api.urls")),
     path("attachments/<cw_id:pk>/", AttachmentDownloadView.as_view(), name="attachment"),
+    re_path(r"^attachments/", not_found),
 ]

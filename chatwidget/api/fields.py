@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -57,8 +58,8 @@ def validate_attributes(value: Any, *, existing: dict[str, Any] | None = None) -
     {
         "type": "object",
         "additionalProperties": {
-            "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-            "nullable": True,
+            "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"},
+                      {"type": "null"}],
         },
     }
 )
@@ -88,8 +89,10 @@ class StrictIntegerField(serializers.IntegerField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
+        # Text only where everything is text (query strings, forms); JSON has numbers.
+        text = isinstance(getattr(self.root, "initial_data", None), QueryDict)
         try:
-            value = validation.parse_int(data, minimum=-validation.MAX_INT - 1)
+            value = validation.parse_int(data, minimum=-validation.MAX_INT - 1, text=text)
         except validation.InvalidInput:
             self.fail("invalid")
         return super().to_internal_value(value)

@@ -229,7 +229,7 @@ class ConversationsView(VisitorView):
                     "and message with status 200.",
         request=s.ConversationCreateSerializer,
         responses={201: r.ConversationCreatedSerializer, 200: r.ConversationCreatedSerializer,
-                   **r.errors(400, 401, 403)},
+                   **r.errors(400, 401, 403, 409)},
         tags=["visitor"],
     )
     def post(self, request: Request) -> Response:
@@ -286,10 +286,10 @@ class MessagesView(VisitorView):
         description="Idempotent by `client_id`: a repeat answers 200 with the original "
                     "message. Files are typed from their bytes, never from the name or the "
                     "declared content type.",
-        request={"application/json": s.MessageCreateSerializer,
-                 "multipart/form-data": s.MessageCreateSerializer},
+        request={"application/json": s.MessageTextSerializer,
+                 "multipart/form-data": s.MessageFilesSerializer},
         responses={201: r.MessageResponseSerializer, 200: r.MessageResponseSerializer,
-                   **r.errors(400, 401, 403, 404)},
+                   **r.errors(400, 401, 403, 404, 409)},
         tags=["visitor"],
     )
     def post(self, request: Request, pk: int) -> Response:
