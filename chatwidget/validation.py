@@ -45,6 +45,12 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def printable(text: str) -> str:
+    """``text`` safe to put in a response: broken characters shown as escapes."""
+    return text if text_problem(text) is None else (
+        text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
 def check_text(value: str, *, field: str | None = None) -> str:
     problem = text_problem(value)
     if problem:
@@ -70,9 +76,10 @@ def check_json(value: Any, *, field: str | None = None, depth: int = 0) -> Any:
             raise InvalidInput(f"{field or 'A number'} is out of range (±2^63).", field=field)
     elif isinstance(value, dict):
         for key, item in value.items():
-            name = field if depth else key
-            check_text(key, field=name if isinstance(name, str) else None)
-            check_json(item, field=name, depth=depth + 1)
+            problem = text_problem(key)
+            if problem:  # never echo the broken key itself as a field name
+                raise InvalidInput(f"{field or 'A'} key {problem}", field=field)
+            check_json(item, field=field if depth else key, depth=depth + 1)
     elif isinstance(value, list | tuple):
         for item in value:
             check_json(item, field=field, depth=depth + 1)

@@ -63,9 +63,11 @@ def unknown_app_id() -> ApiError:
 
 
 def error_body(type: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
-    error: dict[str, Any] = {"type": type, "message": message}
+    # A refusal may quote what it refused; what it quotes must still encode as UTF-8.
+    error: dict[str, Any] = {"type": type, "message": validation.printable(message)}
     if fields:
-        error["fields"] = fields
+        error["fields"] = {validation.printable(name): [validation.printable(m) for m in ms]
+                           for name, ms in fields.items()}
     return {"error": error}
 
 
