@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import inspect
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -354,6 +355,33 @@ def _adapter_error(path: str) -> CheckMessage | None:
     )
 
 
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def _throttle_errors() -> Iterable[CheckMessage]:
+    """A missing cache alias or a malformed rate would fail every throttled request."""
+    alias = conf.get("CACHE")
+    if alias not in getattr(settings, "CACHES", {"default": {}}):
+        yield Error(
+            f"CHATWIDGET['CACHE'] is {alias!r}, which is not an alias in CACHES.",
+            hint="Name a cache from CACHES (a shared one, such as RedisCache, across workers).",
+            id="chatwidget.E010",
+        )
+    for scope, rate in conf.get("THROTTLE_RATES").items():
+        if scope not in conf.DEFAULTS["THROTTLE_RATES"]:
+            yield Error(
+                f"CHATWIDGET['THROTTLE_RATES'] has an unknown scope {scope!r}.",
+                hint="Scopes: " + ", ".join(conf.DEFAULTS["THROTTLE_RATES"]) + ".",
+                id="chatwidget.E010",
+            )
+        elif rate is not None and not (isinstance(rate, str) and _RATE.fullmatch(rate)):
+            yield Error(
+                f"CHATWIDGET['THROTTLE_RATES'][{scope!r}] is {rate!r}, not a rate.",
+                hint='Write "N/s", "N/min", "N/hour" or "N/day" (N > 0), or None for none.',
+                id="chatwidget.E010",
+            )
+
+
 @register(TAG, Tags.compatibility)
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> Messages:
     """Types, unknown keys, the adapter and cookie-name clashes in ``CHATWIDGET``."""
@@ -386,6 +414,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     adapter_error = _adapter_error(conf.get("ADAPTER"))
     if adapter_error is not None:
         messages.append(adapter_error)
+    messages.extend(_throttle_errors())
 
     cookie = conf.get("COOKIE_NAME")
     for setting in ("SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME"):

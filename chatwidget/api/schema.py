@@ -13,7 +13,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 
-from .. import __version__, conf, validation
+from .. import __version__, chat, conf, validation
 from . import responses
 
 API_VIEWS_MODULE = "chatwidget.api."
@@ -52,7 +52,7 @@ def _attributes_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "maxProperties": conf.get("MAX_ATTRIBUTES"),
-        "propertyNames": {"pattern": f"^[A-Za-z0-9_.-]{{1,{key_length}}}$"},
+        "propertyNames": {"pattern": f"^[{chat.ATTRIBUTE_KEY_CHARS}]{{1,{key_length}}}$"},
         "additionalProperties": {
             "oneOf": [
                 {"type": "string", "maxLength": conf.get("MAX_ATTRIBUTE_VALUE_LENGTH"),

@@ -12,7 +12,7 @@ from typing import Any
 from rest_framework import serializers
 
 from .. import chat, validation
-from .fields import AttributesField, StrictCharField, StrictIntegerField, validate_attributes
+from .fields import AttributesField, StrictCharField, StrictIntegerField
 
 MAX_PAGE = 200
 # ASCII digits only: ``\d`` would also match Arabic-Indic digits.
@@ -39,7 +39,7 @@ def chat_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
 def merged_attributes(field: str, value: dict[str, Any], existing: dict[str, Any]) -> None:
     """The attribute limits hold for the merged result, not only for one request."""
     try:
-        validate_attributes(value, existing=existing)
+        chat.validate_attributes(value, existing=existing)
     except validation.InvalidInput as exc:
         raise serializers.ValidationError({field: [exc.message]}) from exc
 

@@ -314,10 +314,11 @@ class DescribeView(VisitorView):
     def post(self, request: Request, pk: int) -> Response:
         conversation = self.conversation(request, pk)
         new = validated(s.DescribeSerializer, request.data)["custom_attributes"]
-        s.merged_attributes("custom_attributes", new, conversation.custom_attributes)
-        events.publish(chat.update_conversation(
-            conversation, custom_attributes={**conversation.custom_attributes, **new}
-        ))
+        try:
+            published = chat.describe_conversation(conversation, new)
+        except chat.ChatError as exc:
+            raise errors.field_error("custom_attributes", exc.message) from exc
+        events.publish(published)
         return Response({"conversation": events.conversation_payload(conversation)})
 
 
