@@ -10,6 +10,7 @@ Django's cache (``CHATWIDGET["CACHE"]``): shared by every worker when that cache
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Hashable
@@ -18,6 +19,8 @@ from typing import Any
 from django.core.cache import caches
 
 from . import conf
+
+logger = logging.getLogger("chatwidget.ratelimit")
 
 
 class SlidingWindow:
@@ -83,21 +86,35 @@ def apply(history: list[float], now: float, limit: int,
     return [now, *history], None
 
 
+def unavailable(key: str, error: Exception) -> None:
+    """The cache is down: allow. A limiter must not turn a Redis outage into lost sends
+    (messages are stored in the database and reach the other side by resume)."""
+    logger.warning("chatwidget: rate-limit cache unavailable (%r), allowing %s", error, key)
+
+
 def hit(key: str, limit: int, window: float) -> float | None:
     """Count one hit in the shared cache; None when allowed, else seconds to wait."""
     store = cache()
-    history, wait = apply(store.get(key, []), time.time(), limit, window)
-    if wait is None:
-        store.set(key, history, window)
+    try:
+        history, wait = apply(store.get(key, []), time.time(), limit, window)
+        if wait is None:
+            store.set(key, history, window)
+    except Exception as error:
+        unavailable(key, error)
+        return None
     return wait
 
 
 async def ahit(key: str, limit: int, window: float) -> float | None:
     """:func:`hit` for consumers, through Django's async cache API."""
     store = cache()
-    history, wait = apply(await store.aget(key, []), time.time(), limit, window)
-    if wait is None:
-        await store.aset(key, history, window)
+    try:
+        history, wait = apply(await store.aget(key, []), time.time(), limit, window)
+        if wait is None:
+            await store.aset(key, history, window)
+    except Exception as error:
+        unavailable(key, error)
+        return None
     return wait
 
 
