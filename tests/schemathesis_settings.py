@@ -1,15 +1,11 @@
-"""The demo settings for the Schemathesis run: throttles lifted, nothing else changed.
+"""The settings of the Schemathesis run: no throttles, and room for attributes.
 
-Schemathesis sends hundreds of requests a minute from one address and one contact; the
-throttles would answer most of them with a (documented, schema-conformant) 429 and leave
-the rest of the API untested. The throttles have their own tests (tests/api/test_throttles.py).
+``MAX_ATTRIBUTES`` counts the attributes earlier requests stored on the contact or
+conversation, which no schema can state; over a run of random requests the stored set
+grows until a valid request is refused. The limit itself is tested in
+tests/api/test_attributes.py.
 """
 
-from chatwidget.conf import DEFAULTS
-from project.settings import *  # noqa: F403
+from tests.settings_no_throttles import *  # noqa: F403
 
-CHATWIDGET = {
-    **CHATWIDGET,  # noqa: F405
-    "THROTTLE_RATES": dict.fromkeys(DEFAULTS["THROTTLE_RATES"]),
-    "RATE_LIMIT_MESSAGES": 1_000_000,
-}
+CHATWIDGET = {**CHATWIDGET, "MAX_ATTRIBUTES": 100_000}  # noqa: F405
