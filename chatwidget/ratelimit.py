@@ -17,6 +17,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from . import conf
 
@@ -106,8 +107,14 @@ def hit(key: str, limit: int, window: float) -> float | None:
 
 
 async def ahit(key: str, limit: int, window: float) -> float | None:
-    """:func:`hit` for consumers, through Django's async cache API."""
+    """:func:`hit` for consumers, through Django's async cache API.
+
+    A process-local cache does no I/O: it is read in place, sparing every message frame
+    a hop to the thread the database calls queue on.
+    """
     store = cache()
+    if isinstance(store, LocMemCache):
+        return hit(key, limit, window)
     try:
         history, wait = apply(await store.aget(key, []), time.time(), limit, window)
         if wait is None:

@@ -152,3 +152,11 @@ def test_json_ids_are_numbers_not_strings(browser, conversation_id):
 def test_numbers_beyond_the_integer_range_are_refused_even_as_floats(browser):
     response = post_raw(browser, f"{API}attributes/", '{"attributes": {"big": 1e19}}')
     assert_error(response, 400, "invalid", fields=["attributes"])
+
+
+def test_multipart_text_over_the_upload_limit_is_a_json_413(browser, settings,
+                                                              conversation_id):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = browser.post(f"{API}conversations/{conversation_id}/messages/",
+                            {"body": "x" * 2000}, format="multipart")
+    assert_error(response, 413, "too_large")
