@@ -223,7 +223,7 @@ class ConversationsView(VisitorView):
                     "and message with status 200.",
         request=s.ConversationCreateSerializer,
         responses={201: r.ConversationCreatedSerializer, 200: r.ConversationCreatedSerializer,
-                   **r.errors(400, 401, 403)},
+                   **r.errors(400, 401, 403, 409)},
         tags=["visitor"],
     )
     def post(self, request: Request) -> Response:
@@ -280,10 +280,10 @@ class MessagesView(VisitorView):
         description="Idempotent by `client_id`: a repeat answers 200 with the original "
                     "message. Files are typed from their bytes, never from the name or the "
                     "declared content type.",
-        request={"application/json": s.MessageCreateSerializer,
-                 "multipart/form-data": s.MessageCreateSerializer},
+        request={"application/json": s.MessageTextSerializer,
+                 "multipart/form-data": s.MessageFilesSerializer},
         responses={201: r.MessageResponseSerializer, 200: r.MessageResponseSerializer,
-                   **r.errors(400, 401, 403, 404)},
+                   **r.errors(400, 401, 403, 404, 409)},
         tags=["visitor"],
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -308,10 +308,11 @@ class DescribeView(VisitorView):
     def post(self, request: Request, pk: int) -> Response:
         conversation = self.conversation(request, pk)
         new = validated(s.DescribeSerializer, request.data)["custom_attributes"]
-        s.merged_attributes("custom_attributes", new, conversation.custom_attributes)
-        events.publish(chat.update_conversation(
-            conversation, custom_attributes={**conversation.custom_attributes, **new}
-        ))
+        try:
+            published = chat.describe_conversation(conversation, new)
+        except chat.ChatError as exc:
+            raise errors.field_error("custom_attributes", exc.message) from exc
+        events.publish(published)
         return Response({"conversation": events.conversation_payload(conversation)})
 
 
