@@ -232,3 +232,18 @@ def test_open_state_and_unread_counts_stay_in_step_across_tabs(new_context, site
             "onChatOpened", "onChatClosed", "onUnread", "onMessage")] == [
             "onChatOpened", "onChatClosed", "onMessage", "onUnread", "onChatOpened", "onUnread"]
     assert tab1.errors == [] and tab2.errors == []
+
+
+def test_a_logout_empties_the_widget_even_while_it_is_closed(new_context, site):
+    page = open_page(new_context())
+    send(page, "private words")
+    page.evaluate("chatwidget.open()")
+    wait_bubble(page, "private words")
+    page.evaluate("chatwidget.close()")
+
+    page.evaluate("chatwidget.logout()")
+
+    left = page.evaluate("""() => document.querySelector('chatwidget-root').shadowRoot
+        .querySelector('.cw-window').textContent""")
+    assert "private words" not in left
+    assert page.errors == []

@@ -409,6 +409,10 @@
     disconnect();
     state.contact = null;
     clearChat();
+    // render() skips a closed window's thread: empty it here, or the previous identity's
+    // messages would stay in the DOM (and reappear on open) after the logout.
+    if (ui.log) ui.log.replaceChildren();
+    if (ui.list) ui.list.replaceChildren();
     const hadUnread = state.unread.total;
     setUnread(null);
     if (hadUnread) emit('onUnread', { total: 0, change: null });
