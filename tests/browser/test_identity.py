@@ -247,3 +247,24 @@ def test_a_logout_empties_the_widget_even_while_it_is_closed(new_context, site):
         .querySelector('.cw-window').textContent""")
     assert "private words" not in left
     assert page.errors == []
+
+
+def test_two_widgets_on_one_site_keep_their_own_visitor_in_one_browser(new_context, site):
+    """One cookie jar, two widgets: visiting the second never orphans the first's chat."""
+    support = new_context()
+    page = open_page(support)
+    first = contact(page)
+    send(page, "asked the support widget")
+    other = new_context(app_id="hostile")  # the same browser: its cookies are copied over
+    other.add_cookies(support.cookies())
+
+    second = contact(open_page(other))
+    support.add_cookies(other.cookies())
+    page.reload()
+    wait_ready(page)
+
+    assert second["id"] != first["id"]
+    assert contact(page)["id"] == first["id"]
+    page.evaluate("chatwidget.open()")
+    wait_bubble(page, "asked the support widget")
+    assert page.errors == []
