@@ -268,3 +268,48 @@ def test_two_widgets_on_one_site_keep_their_own_visitor_in_one_browser(new_conte
     page.evaluate("chatwidget.open()")
     wait_bubble(page, "asked the support widget")
     assert page.errors == []
+
+
+def test_a_logout_reaches_the_other_tab_through_the_tabs_channel_alone(new_context, site):
+    """The server's push to tab 2 is dropped: the BroadcastChannel must do it alone."""
+    context = new_context()
+    tab1 = open_page(context)
+    send(tab1, "for this browser only")
+    tab2 = context.new_page()
+    tab2.errors = []
+
+    def drop_logout_pushes(ws):
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if '"logout"' in str(message)
+                          else ws.send(message))
+        server.on_close(lambda code, reason: None)  # nor the 4001 close that follows it
+        ws.on_message(lambda message: server.send(message))
+
+    tab2.route_web_socket("**/ws/chatwidget/**", drop_logout_pushes)
+    tab2.goto("/")
+    wait_ready(tab2)
+    wait_same_contact(tab2, tab1)
+    old = contact(tab2)
+
+    tab1.evaluate("chatwidget.logout()")
+
+    wait_event(tab2, "onLogout")
+    assert wait_new_contact(tab2, old["id"])["identified"] is False
+    assert tab2.errors == []
+
+
+def test_a_logout_reaches_the_other_tab_through_the_server_push_alone(new_context, site):
+    """No BroadcastChannel in this browser: the server's push must do it alone."""
+    context = new_context()
+    context.add_init_script("delete window.BroadcastChannel;")
+    tab1 = open_page(context)
+    send(tab1, "for this browser only")
+    tab2 = open_page(context)
+    wait_same_contact(tab2, tab1)
+    old = contact(tab2)
+
+    tab1.evaluate("chatwidget.logout()")
+
+    wait_event(tab2, "onLogout")
+    assert wait_new_contact(tab2, old["id"])["identified"] is False
+    assert tab2.errors == []
