@@ -378,11 +378,6 @@ def apply(decision: Decision, token: WidgetToken | None,
     return None
 
 
-def token_matches_user(token: WidgetToken, user: Any) -> bool:
-    """Does ``token`` stand for a request of ``user``? (A KEEP verdict on a socket.)"""
-    return decide(token, user, None, Transport.SOCKET).action is Action.KEEP
-
-
 def touch(contact: Contact) -> None:
     Contact.objects.filter(pk=contact.pk).update(last_seen_at=timezone.now())
 
