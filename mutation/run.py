@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 IDENTITY_TESTS = ["tests/identity", "tests/api/test_guards.py", "tests/api/test_identity.py",
-                  "tests/api/test_ping.py", "tests/api/test_cors.py"]
+                  "tests/api/test_ping.py", "tests/api/test_cors.py",
+                  "tests/api/test_widget_cookies.py"]
 SOCKET_TESTS = ["tests/channels/test_auth.py", "tests/channels/test_guards.py",
                 "tests/channels/test_identity.py",
                 "tests/channels/test_sockets_follow_session.py"]

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from chatwidget.models import Contact, Widget, WidgetToken
+from chatwidget.session import cookie_name
 
 from .helpers import API, ping, start_conversation
 
@@ -101,3 +102,20 @@ def test_a_users_cookie_of_another_widget_is_revoked_when_the_session_ends(
 
     assert browser.cookies[SHOP_COOKIE].value == ""
     assert not WidgetToken.objects.filter(contact__user=user, revoked_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize(("app_id", "name"), [
+    (None, "chatwidget"), ("default", "chatwidget"), ("blog", "chatwidget_blog"),
+    ("shop", "chatwidget_shop"), ("zz-top", "chatwidget_zz-top"),
+])
+def test_each_widget_has_its_own_cookie_name(db, app_id, name):
+    assert cookie_name(app_id) == name
+
+
+def test_a_malformed_widget_header_falls_back_to_the_default_widgets_cookie(widget, shop):
+    browser = APIClient()
+    first = ping(browser)["contact"]["id"]
+    browser.credentials(HTTP_X_CHATWIDGET_APP="shop; Path=/")
+
+    assert browser.get(f"{API}conversations/").status_code == 200
+    assert ping(browser)["contact"]["id"] == first
