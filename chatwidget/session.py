@@ -90,11 +90,6 @@ class WidgetSession:
             self._token = identity.resolve_token(self.raw)
         return self._token
 
-    @property
-    def contact(self):
-        token = self.token
-        return token.contact if token is not None else None
-
     def set_token(self, issued: identity.IssuedToken) -> None:
         self.raw = issued.raw
         self._token = issued.token
