@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import agents, chat, conf, events, identity
+from .. import agents, chat, events, identity
 from ..models import Contact, Conversation, Message, Widget, WidgetToken
 from . import errors, payloads, threads, throttling
 from . import responses as r
@@ -79,12 +79,13 @@ class PingView(VisitorView):
     def post(self, request: Request) -> Response:
         params = validated(s.PingSerializer, request.data)
         session = widget_session(request)
+        session.select_app(params.get("app_id"))
         if (params.get("transport") == "bearer" and not session.from_bearer
-                and conf.get("COOKIE_NAME") not in request.COOKIES):
+                and session.cookie_name not in request.COOKIES):
             # A cross-origin embed's first ping: it cannot use the cookie, so the token it
             # receives must not be set as one.
             session.from_bearer = True
-        widget = self.widget(params.get("app_id"), request.auth)
+        widget = self.widget(params.get("app_id"), session.token)
         contact = self.resolve(request, widget)
         identity.touch(contact, page_url=params.get("page_url", ""),
                        page_title=params.get("page_title", ""),

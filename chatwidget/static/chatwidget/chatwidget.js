@@ -225,7 +225,8 @@
   async function api(method, path, body, options) {
     options = options || {};
     const epoch = state.epoch;
-    const headers = { Accept: 'application/json' };
+    // Each widget has its own cookie: the server needs to know which one this call is for.
+    const headers = { Accept: 'application/json', 'X-Chatwidget-App': state.config.appId };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET') headers['X-CSRFToken'] = state.csrf;
     let response;
@@ -266,6 +267,7 @@
       xhr.open('POST', state.config.api + path);
       xhr.setRequestHeader('X-CSRFToken', state.csrf);
       xhr.setRequestHeader('Accept', 'application/json');
+      xhr.setRequestHeader('X-Chatwidget-App', state.config.appId);
       xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
       xhr.onerror = () => reject(new ChatWidgetError('network_error', 'The upload failed.', {}));
       xhr.onload = () => {
@@ -413,6 +415,10 @@
     disconnect();
     state.contact = null;
     clearChat();
+    // render() skips a closed window's thread: empty it here, or the previous identity's
+    // messages would stay in the DOM (and reappear on open) after the logout.
+    if (ui.log) ui.log.replaceChildren();
+    if (ui.list) ui.list.replaceChildren();
     const hadUnread = state.unread.total;
     setUnread(null);
     if (hadUnread) emit('onUnread', { total: 0, change: null });
