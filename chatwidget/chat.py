@@ -10,6 +10,8 @@ unread count) whatever the number of agents and tabs.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +74,55 @@ def validate_client_id(client_id: Any) -> str:
     return validation.check_text(client_id, field="client_id")
 
 
+# Attribute names: these characters only (the schema states the same class).
+ATTRIBUTE_KEY_CHARS = "A-Za-z0-9_.-"
+_ATTRIBUTE_KEY = re.compile(f"[{ATTRIBUTE_KEY_CHARS}]+")
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def validate_attributes(value: Any, *, existing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one rule for contact attributes and conversation custom attributes.
+
+    Flat objects of scalars only: agents see them as a key/value table, and the limits keep
+    a page script from growing a contact row without bound. ``existing`` is what the value
+    will be merged into, so the limit holds for the result, not just for one call.
+    Raises ``ChatError`` (without a field; the caller names it).
+    """
+    if not isinstance(value, dict):
+        raise ChatError("Must be a JSON object of keys to scalar values.")
+    max_keys = conf.get("MAX_ATTRIBUTES")
+    if len(value) > max_keys or len({**(existing or {}), **value}) > max_keys:
+        raise ChatError(f"At most {max_keys} attributes.")
+    key_length = conf.get("MAX_ATTRIBUTE_KEY_LENGTH")
+    value_length = conf.get("MAX_ATTRIBUTE_VALUE_LENGTH")
+    for key, item in value.items():
+        if len(key) > key_length or not _ATTRIBUTE_KEY.fullmatch(key):
+            raise ChatError(
+                f"Attribute names are 1 to {key_length} characters of A-Z a-z 0-9 _ . - "
+                f"({key[:key_length]!r} is not)."
+            )
+        if not isinstance(item, _SCALARS):
+            raise ChatError(
+                f"Attribute {key!r} must be a string, number, boolean or null (no nesting)."
+            )
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ChatError(f"Attribute {key!r} must be a finite number.")
+        if isinstance(item, str) and validation.text_problem(item):
+            raise ChatError(f"Attribute {key!r} {validation.text_problem(item)}")
+        if isinstance(item, str) and len(item) > value_length:
+            raise ChatError(f"Attribute {key!r} is longer than {value_length} characters.")
+    return value
+
+
+def describe_conversation(conversation: Conversation,
+                          custom_attributes: dict[str, Any]) -> list[events.Event]:
+    """Merge custom attributes into the conversation; the limits hold for the result."""
+    validate_attributes(custom_attributes, existing=conversation.custom_attributes)
+    return update_conversation(
+        conversation, custom_attributes={**conversation.custom_attributes, **custom_attributes}
+    )
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -90,7 +141,7 @@ def get_conversation(conversation_id: Any, *, contact: Contact | None = None) ->
     else:  # agents' payloads name the assignee
         conversations = conversations.select_related("assignee")
     try:
-        return conversations.get(pk=validation.parse_int(conversation_id))
+        return conversations.get(pk=validation.parse_int(conversation_id, text=True))
     except (Conversation.DoesNotExist, validation.InvalidInput):
         raise NotFound("No such conversation.", field="conversation") from None
 

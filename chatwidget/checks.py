@@ -1,4 +1,4 @@
-"""System checks (ids chatwidget.E001…E010, W001…W007); listed with their hints in docs/checks.md.
+"""System checks (ids chatwidget.E001…E011, W001…W007); listed with their hints in docs/checks.md.
 
 A misconfigured chat fails quietly in the browser (a socket that never connects, a cookie
 that is never written, a history shown to the wrong person), so everything that can be
@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import inspect
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -361,6 +362,33 @@ def _adapter_error(path: str) -> CheckMessage | None:
     )
 
 
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def _throttle_errors() -> Iterable[CheckMessage]:
+    """A missing cache alias or a malformed rate would fail every throttled request."""
+    alias = conf.get("CACHE")
+    if alias not in getattr(settings, "CACHES", {"default": {}}):
+        yield Error(
+            f"CHATWIDGET['CACHE'] is {alias!r}, which is not an alias in CACHES.",
+            hint="Name a cache from CACHES (a shared one, such as RedisCache, across workers).",
+            id="chatwidget.E010",
+        )
+    for scope, rate in conf.get("THROTTLE_RATES").items():
+        if scope not in conf.DEFAULTS["THROTTLE_RATES"]:
+            yield Error(
+                f"CHATWIDGET['THROTTLE_RATES'] has an unknown scope {scope!r}.",
+                hint="Scopes: " + ", ".join(conf.DEFAULTS["THROTTLE_RATES"]) + ".",
+                id="chatwidget.E010",
+            )
+        elif rate is not None and not (isinstance(rate, str) and _RATE.fullmatch(rate)):
+            yield Error(
+                f"CHATWIDGET['THROTTLE_RATES'][{scope!r}] is {rate!r}, not a rate.",
+                hint='Write "N/s", "N/min", "N/hour" or "N/day" (N > 0), or None for none.',
+                id="chatwidget.E010",
+            )
+
+
 @register(TAG, Tags.compatibility)
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> Messages:
     """Types, unknown keys, the adapter and cookie-name clashes in ``CHATWIDGET``."""
@@ -393,6 +421,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     adapter_error = _adapter_error(conf.get("ADAPTER"))
     if adapter_error is not None:
         messages.append(adapter_error)
+    messages.extend(_throttle_errors())
 
     from .datarights import ERASE_MODES
 
@@ -402,7 +431,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
                 f"CHATWIDGET['ERASE_MODE'] is {conf.get('ERASE_MODE')!r}; erasing a contact "
                 "would fail.",
                 hint=f"Use one of {', '.join(map(repr, ERASE_MODES))} (docs/data-rights.md).",
-                id="chatwidget.E010",
+                id="chatwidget.E011",
             )
         )
 

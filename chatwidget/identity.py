@@ -393,11 +393,6 @@ def apply(decision: Decision, token: WidgetToken | None,
     return None
 
 
-def token_matches_user(token: WidgetToken, user: Any) -> bool:
-    """Does ``token`` stand for a request of ``user``? (A KEEP verdict on a socket.)"""
-    return decide(token, user, None, Transport.SOCKET).action is Action.KEEP
-
-
 def touch(contact: Contact, **seen: str) -> None:
     """Last seen now; ``seen`` may add what the widget reported (page_url, page_title,
     user_agent) for the agents' contact panel, cut to fit their columns."""

@@ -141,21 +141,41 @@ def apply(history: list[float], now: float, limit: int,
     return [now, *history], None
 
 
+def unavailable(key: str, error: Exception) -> None:
+    """The cache is down: allow. A limiter must not turn a Redis outage into lost sends
+    (messages are stored in the database and reach the other side by resume)."""
+    logger.warning("chatwidget: rate-limit cache unavailable (%r), allowing %s", error, key)
+
+
 def hit(key: str, limit: int, window: float) -> float | None:
     """Count one hit in the shared cache; None when allowed, else seconds to wait."""
     store = cache()
-    history, wait = apply(store.get(key, []), time.time(), limit, window)
-    if wait is None:
-        store.set(key, history, window)
+    try:
+        history, wait = apply(store.get(key, []), time.time(), limit, window)
+        if wait is None:
+            store.set(key, history, window)
+    except Exception as error:
+        unavailable(key, error)
+        return None
     return wait
 
 
 async def ahit(key: str, limit: int, window: float) -> float | None:
-    """:func:`hit` for consumers, through Django's async cache API."""
+    """:func:`hit` for consumers, through Django's async cache API.
+
+    A process-local cache does no I/O: it is read in place, sparing every message frame
+    a hop to the thread the database calls queue on.
+    """
     store = cache()
-    history, wait = apply(await store.aget(key, []), time.time(), limit, window)
-    if wait is None:
-        await store.aset(key, history, window)
+    if isinstance(store, LocMemCache):
+        return hit(key, limit, window)
+    try:
+        history, wait = apply(await store.aget(key, []), time.time(), limit, window)
+        if wait is None:
+            await store.aset(key, history, window)
+    except Exception as error:
+        unavailable(key, error)
+        return None
     return wait
 
 

@@ -8,6 +8,7 @@ response body only to bearer-token (cross-origin) clients that already hold one.
 
 from __future__ import annotations
 
+import re
 from importlib import import_module
 from typing import Any
 
@@ -26,16 +27,37 @@ from .models import WidgetToken
 
 _UNSET = object()
 
+# The SDK names its widget on every API call; a page request names none.
+APP_HEADER = "X-Chatwidget-App"
+_APP_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def cookie_name(app_id: str | None) -> str:
+    """Each widget keeps its own visitor in its own cookie: ``COOKIE_NAME`` for the default
+    widget, ``<COOKIE_NAME>_<app_id>`` for the others, so two widgets on one site never
+    overwrite each other's identity (docs/protocol.md)."""
+    base = conf.get("COOKIE_NAME")
+    if not app_id or app_id == conf.get("DEFAULT_APP_ID"):
+        return base
+    return f"{base}_{app_id}"
+
+
+def clean_app_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and _APP_ID.fullmatch(value) else None
+
 
 class WidgetSession:
     def __init__(self, request: HttpRequest) -> None:
         self.request = request
-        self.raw: str | None = request.COOKIES.get(conf.get("COOKIE_NAME"))
+        self.app_id = clean_app_id(request.headers.get(APP_HEADER))
+        self.raw: str | None = request.COOKIES.get(cookie_name(self.app_id))
         self.from_bearer = False
         self._token: Any = _UNSET
-        self.cookie_action: tuple[str, str | None] | None = None  # ("set", raw) / ("delete", None)
+        # cookie name → ("set", raw) or ("delete", None), written on the response
+        self.cookie_actions: dict[str, tuple[str, str | None]] = {}
         self.logout_pending = False
         self.login_pending = False
+        self.others_checked = False
         # Users whose sockets must re-check once the response is ready (a logout).
         self.recheck_user_ids: set[int] = set()
         # The site login as AuthenticationMiddleware set it (still lazy), kept here rather
@@ -49,28 +71,36 @@ class WidgetSession:
         self.from_bearer = True
         self._token = _UNSET
 
+    def select_app(self, app_id: str | None) -> None:
+        """Speak for ``app_id``'s widget: its cookie, not another widget's (a ping names it)."""
+        app_id = clean_app_id(app_id)
+        if self.from_bearer or app_id is None or cookie_name(app_id) == self.cookie_name:
+            return
+        self.app_id = app_id
+        self.raw = self.request.COOKIES.get(self.cookie_name)
+        self._token = _UNSET
+
+    @property
+    def cookie_name(self) -> str:
+        return cookie_name(self.app_id)
+
     @property
     def token(self) -> WidgetToken | None:
         if self._token is _UNSET:
             self._token = identity.resolve_token(self.raw)
         return self._token
 
-    @property
-    def contact(self):
-        token = self.token
-        return token.contact if token is not None else None
-
     def set_token(self, issued: identity.IssuedToken) -> None:
         self.raw = issued.raw
         self._token = issued.token
         if not self.from_bearer:
-            self.cookie_action = ("set", issued.raw)
+            self.cookie_actions[self.cookie_name] = ("set", issued.raw)
 
     def clear(self) -> None:
         self.raw = None
         self._token = None
         if not self.from_bearer:
-            self.cookie_action = ("delete", None)
+            self.cookie_actions[self.cookie_name] = ("delete", None)
 
     # ------------------------------------------------------------ the invariant
 
@@ -85,12 +115,36 @@ class WidgetSession:
             site_event, self.logout_pending, self.login_pending = "logout", False, False
         elif self.login_pending:
             site_event, self.login_pending = "login", False
-        elif self.raw is None or self.from_bearer:
+        if self.from_bearer and site_event is None:
             return
-        transport = identity.Transport.BEARER if self.from_bearer else identity.Transport.COOKIE
-        decision = identity.decide(self.token, self.site_user, None, transport,
-                                   site_event=site_event)
-        self.apply(decision)
+        if self.raw is not None or site_event is not None:
+            transport = (identity.Transport.BEARER if self.from_bearer
+                         else identity.Transport.COOKIE)
+            self.apply(identity.decide(self.token, self.site_user, None, transport,
+                                       site_event=site_event))
+        if not self.from_bearer and (site_event is not None or not self.others_checked):
+            self.others_checked = True
+            self.enforce_other_widgets(site_event)
+
+    def enforce_other_widgets(self, site_event: str | None) -> None:
+        """The same rule for the browser's cookies of the other widgets on the site."""
+        base = conf.get("COOKIE_NAME")
+        for name, raw in self.request.COOKIES.items():
+            if name == self.cookie_name or not (name == base or name.startswith(base + "_")):
+                continue
+            if name in self.cookie_actions:  # already done on the way in
+                continue
+            token = identity.resolve_token(raw)
+            if token is None:  # unknown or revoked
+                self.cookie_actions[name] = ("delete", None)
+                continue
+            decision = identity.decide(token, self.site_user, None, identity.Transport.COOKIE,
+                                       site_event=site_event)
+            issued = identity.apply(decision, token)
+            if issued is not None:
+                self.cookie_actions[name] = ("set", issued.raw)
+            elif decision.action is identity.Action.REVOKE:
+                self.cookie_actions[name] = ("delete", None)
 
     def apply(self, decision: identity.Decision, widget: Any = None) -> None:
         """Carry out a verdict on this request: the new token, or a cleared cookie."""
@@ -105,10 +159,11 @@ class WidgetSession:
             self.clear()
 
     def write_cookie(self, response: HttpResponseBase) -> None:
-        if self.cookie_action is None:
-            return
-        action, raw = self.cookie_action
-        name = conf.get("COOKIE_NAME")
+        for name, (action, raw) in self.cookie_actions.items():
+            self._write(response, name, action, raw)
+
+    def _write(self, response: HttpResponseBase, name: str, action: str,
+               raw: str | None) -> None:
         if action == "set":
             response.set_cookie(
                 name,

@@ -45,6 +45,12 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def printable(text: str) -> str:
+    """``text`` safe to put in a response: broken characters shown as escapes."""
+    return text if text_problem(text) is None else (
+        text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
 def check_text(value: str, *, field: str | None = None) -> str:
     problem = text_problem(value)
     if problem:
@@ -64,17 +70,16 @@ def check_json(value: Any, *, field: str | None = None, depth: int = 0) -> Any:
         check_text(value, field=field)
     elif isinstance(value, bool) or value is None:
         pass
-    elif isinstance(value, int):
-        if not -MAX_INT - 1 <= value <= MAX_INT:
-            raise InvalidInput(f"{field or 'A number'} is out of range.", field=field)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInput(f"{field or 'A number'} must be finite.", field=field)
+    elif isinstance(value, int | float):
+        # Floats too: a number no integer column could hold is no id, count or attribute.
+        if not (math.isfinite(value) and -MAX_INT - 1 <= value <= MAX_INT):
+            raise InvalidInput(f"{field or 'A number'} is out of range (±2^63).", field=field)
     elif isinstance(value, dict):
         for key, item in value.items():
-            name = field if depth else key
-            check_text(key, field=name if isinstance(name, str) else None)
-            check_json(item, field=name, depth=depth + 1)
+            problem = text_problem(key)
+            if problem:  # never echo the broken key itself as a field name
+                raise InvalidInput(f"{field or 'A'} key {problem}", field=field)
+            check_json(item, field=field if depth else key, depth=depth + 1)
     elif isinstance(value, list | tuple):
         for item in value:
             check_json(item, field=field, depth=depth + 1)
@@ -126,16 +131,19 @@ def parse_json(text: str | bytes) -> Any:
 
 
 def parse_int(value: Any, *, field: str | None = None, minimum: int = 0,
-              maximum: int = MAX_INT) -> int:
-    """An integer from a JSON number or a string of ASCII digits only.
+              maximum: int = MAX_INT, text: bool = False) -> int:
+    """An integer from a JSON number (``12`` or ``12.0``, as JSON Schema counts them) or,
+    with ``text`` (query strings, forms), a string of ASCII digits only.
 
     ``str.isdigit()`` and ``int()`` accept Arabic-Indic and superscript digits; those are
     not ids a client meant to send, and some of them ``int()`` refuses after ``isdigit()``
     said yes.
     """
     name = field or "The value"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, str) and not text):
         raise InvalidInput(f"{name} must be an integer.", field=field)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
     if isinstance(value, str):
         digits = value[1:] if value.startswith("-") else value
         if not digits or len(digits) > 19 or not (digits.isascii() and digits.isdigit()):

@@ -215,6 +215,23 @@ def test_chatwidget_values_of_the_wrong_type_are_errors(config: dict) -> None:
     assert next(iter(config)) in messages[0].msg
 
 
+@pytest.mark.parametrize("config", [
+    {"CACHE": "nowhere"},
+    {"THROTTLE_RATES": {"ping_ip": "lots"}},
+    {"THROTTLE_RATES": {"ping_ip": "0/min"}},
+    {"THROTTLE_RATES": {"pign_ip": "5/min"}},
+])
+def test_a_throttle_cache_or_rate_that_would_fail_every_request_is_an_error(config) -> None:
+    with override_settings(CHATWIDGET=config):
+        assert [m.id for m in findings() if m.id == "chatwidget.E010"] == ["chatwidget.E010"]
+
+
+def test_throttle_rates_may_be_turned_off() -> None:
+    with override_settings(CHATWIDGET={"THROTTLE_RATES": {"ping_ip": None,
+                                                          "message_ip": "10/hour"}}):
+        assert [m for m in findings() if m.id == "chatwidget.E010"] == []
+
+
 def test_chatwidget_that_is_not_a_dict_is_an_error() -> None:
     with override_settings(CHATWIDGET=[("MAX_MESSAGE_LENGTH", 10)]):
         assert ids(deploy=False) == ["chatwidget.E006"]

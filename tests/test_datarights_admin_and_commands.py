@@ -188,7 +188,7 @@ def test_a_bad_erase_mode_is_a_system_check_error(settings):
     from chatwidget.checks import check_settings
 
     settings.CHATWIDGET = {"ERASE_MODE": "shred"}
-    assert [m.id for m in check_settings()] == ["chatwidget.E010"]
+    assert [m.id for m in check_settings()] == ["chatwidget.E011"]
     settings.CHATWIDGET = {"RETENTION_DAYS": 0}
     assert [m.id for m in check_settings()] == ["chatwidget.E006"]
     settings.CHATWIDGET = {"RETENTION_DAYS": None, "ERASE_MODE": "anonymise"}

@@ -88,7 +88,8 @@ class AgentConversationsView(AgentView):
         tags=["agent"],
     )
     def get(self, request: Request) -> Response:
-        query = validated(s.AgentConversationsQuerySerializer, request.query_params)
+        query = validated(s.AgentConversationsQuerySerializer, request.query_params,
+                          query=True)
         queryset = inbox.conversations(
             request.user, filter=query["filter"], q=query.get("q", ""),
             status=query.get("status"), assignee=query.get("assignee"),
@@ -126,10 +127,10 @@ class AgentMessagesView(AgentView):
     @document(
         operation_id="agent_send_message",
         summary="Reply (JSON, or multipart with files)",
-        request={"application/json": s.MessageCreateSerializer,
-                 "multipart/form-data": s.MessageCreateSerializer},
+        request={"application/json": s.MessageTextSerializer,
+                 "multipart/form-data": s.MessageFilesSerializer},
         responses={201: r.MessageResponseSerializer, 200: r.MessageResponseSerializer,
-                   **r.errors(400, 403, 404)},
+                   **r.errors(400, 403, 404, 409)},
         tags=["agent"],
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -158,7 +159,8 @@ class AssignView(AgentView):
         if assignee_id is not None:
             assignee = get_user_model().objects.filter(pk=assignee_id).first()
             if assignee is None or not get_adapter().is_agent(assignee):
-                raise errors.field_error("assignee_id", "Not an agent's user id.")
+                raise errors.field_error("assignee_id", "No agent has this user id.",
+                                         type="not_found", status_code=404)
         return self.changed(conversation, assignee=assignee)
 
 

@@ -16,7 +16,7 @@ from .. import conf, security
 from ..models import Widget
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
-ALLOWED_HEADERS = "Authorization, Content-Type"
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Chatwidget-App"
 
 
 def allowed_cross_origin(request: HttpRequest, widget: Widget | None = None) -> str | None:

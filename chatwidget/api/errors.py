@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -62,9 +63,11 @@ def unknown_app_id() -> ApiError:
 
 
 def error_body(type: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
-    error: dict[str, Any] = {"type": type, "message": message}
+    # A refusal may quote what it refused; what it quotes must still encode as UTF-8.
+    error: dict[str, Any] = {"type": type, "message": validation.printable(message)}
     if fields:
-        error["fields"] = fields
+        error["fields"] = {validation.printable(name): [validation.printable(m) for m in ms]
+                           for name, ms in fields.items()}
     return {"error": error}
 
 
@@ -115,7 +118,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     headers: dict[str, str] = {}
     if isinstance(exc, RequestDataTooBig):
         body, code = error_body("too_large", "The request body is too large."), 413
-    elif isinstance(exc, SuspiciousOperation):
+    elif isinstance(exc, SuspiciousOperation | MultiPartParserError | BadRequest):
         # Too many form fields or files, a malformed multipart body: the client's fault.
         body, code = error_body("parse_error", "The request could not be parsed."), 400
     elif isinstance(exc, identity.IdentityError | validation.InvalidInput):

@@ -23,17 +23,20 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
-_ERROR_MEANINGS = {
+ERROR_MEANINGS = {
     400: "Invalid input; `fields` names the offending fields.",
     401: "No valid widget token: ping to get one.",
     403: "Not allowed (CSRF token missing, not an agent, identity refused).",
     404: "Unknown, or not the caller's: the two are indistinguishable.",
-    409: "The site login owns the chat identity.",
+    409: "A conflict: the site login owns the chat identity (identify), or the "
+         "`client_id` was already used for another message (`client_id_conflict`).",
+    413: "The request body is larger than the server accepts (`too_large`).",
+    429: "Throttled (`throttled`): retry after `Retry-After` seconds.",
 }
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[code])
+    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_MEANINGS[code])
             for code in codes}
 
 

@@ -12,12 +12,12 @@ from typing import Any
 from rest_framework import serializers
 
 from .. import chat, validation
-from .fields import AttributesField, StrictCharField, StrictIntegerField, validate_attributes
+from .fields import AttributesField, StrictCharField, StrictIntegerField
 
 MAX_PAGE = 200
 # ASCII digits only: ``\d`` would also match Arabic-Indic digits.
 ASSIGNEE = r"^(me|none|[1-9][0-9]{0,18})$"
-USER_HASH = r"^[0-9a-fA-F]*$"
+USER_HASH = r"^[0-9a-fA-F]+$"
 
 
 class StrictEmailField(StrictCharField, serializers.EmailField):
@@ -39,7 +39,7 @@ def chat_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
 def merged_attributes(field: str, value: dict[str, Any], existing: dict[str, Any]) -> None:
     """The attribute limits hold for the merged result, not only for one request."""
     try:
-        validate_attributes(value, existing=existing)
+        chat.validate_attributes(value, existing=existing)
     except validation.InvalidInput as exc:
         raise serializers.ValidationError({field: [exc.message]}) from exc
 
@@ -81,11 +81,11 @@ class AttributesSerializer(serializers.Serializer):
 
 
 class ConversationCreateSerializer(serializers.Serializer):
-    body = StrictCharField(required=False, allow_null=True, allow_blank=True,
-                           trim_whitespace=False,
-                           help_text="A first message; none is posted when omitted.")
+    body = StrictCharField(required=False, allow_null=True, trim_whitespace=False,
+                           help_text="A first message (not blank); none is posted when "
+                                     "omitted or null.")
     client_id = StrictCharField(required=False, allow_null=True, allow_blank=True,
-                                help_text="Makes the first message idempotent.")
+                                max_length=64, help_text="Makes the first message idempotent.")
     custom_attributes = AttributesField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -99,8 +99,9 @@ class MessageCreateSerializer(serializers.Serializer):
     body = StrictCharField(required=False, allow_blank=True, trim_whitespace=False,
                            help_text="May be empty only when files are attached.")
     client_id = StrictCharField(
-        required=False, allow_null=True, allow_blank=True,
-        help_text="Client-generated id: sending it again returns the original message.",
+        required=False, allow_null=True, allow_blank=True, max_length=64,
+        help_text="Client-generated id: sending the same message again returns the "
+                  "original; reusing it for another message is a 409.",
     )
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True), required=False,
@@ -114,6 +115,28 @@ class MessageCreateSerializer(serializers.Serializer):
                                      allow_empty=bool(files))
         attrs["client_id"] = chat_checked(chat.validate_client_id, attrs.get("client_id"))
         return attrs
+
+
+class MessageTextSerializer(serializers.Serializer):
+    """The JSON form of a message, for the schema (validation: ``MessageCreateSerializer``)."""
+
+    body = StrictCharField(trim_whitespace=False, help_text="Not blank.")
+    client_id = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, max_length=64,
+        help_text="Client-generated id: sending the same message again returns the "
+                  "original; reusing it for another message is a 409.",
+    )
+
+
+class MessageFilesSerializer(serializers.Serializer):
+    """The multipart form, for the schema: files, and optionally a caption."""
+
+    body = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    client_id = StrictCharField(required=False, allow_blank=True, max_length=64)
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), min_length=1,
+        help_text="Repeat the field for several files. Types are sniffed from the bytes.",
+    )
 
 
 class DescribeSerializer(serializers.Serializer):
@@ -164,7 +187,7 @@ class AgentConversationsQuerySerializer(serializers.Serializer):
     def validate_assignee(self, value: str) -> str:
         if value not in ("me", "none"):
             try:
-                validation.parse_int(value, minimum=1)
+                validation.parse_int(value, minimum=1, text=True)
             except validation.InvalidInput:
                 raise serializers.ValidationError("Use me, none, or a user id.") from None
         return value

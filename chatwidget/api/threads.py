@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from .. import attachments, chat, conf, events
 from ..models import Attachment, Conversation
-from . import payloads
+from . import errors, payloads
 from . import serializers as s
 from .base import validated
 
@@ -31,7 +31,7 @@ def unread_of(event_list: list[events.Event]) -> dict[str, Any]:
 
 
 def list_messages(request: Request, conversation: Conversation) -> Response:
-    query = validated(s.MessagesQuerySerializer, request.query_params)
+    query = validated(s.MessagesQuerySerializer, request.query_params, query=True)
     return Response(payloads.page_of_messages(
         conversation.messages.all(), query["after"], page_limit(query.get("limit")),
         query.get("before"),
@@ -41,6 +41,8 @@ def list_messages(request: Request, conversation: Conversation) -> Response:
 def send_message(request: Request, conversation: Conversation, post: Post) -> Response:
     """Validate everything, then store files and message together; 200 for a repeat."""
     data = validated(s.MessageCreateSerializer, request.data)
+    if request.content_type.startswith("multipart/") and not data["files"]:
+        raise errors.field_error("files", "A multipart message carries files; send text as JSON.")
     uploads = attachments.check_uploads(data["files"])
     result = attachments.post_with_attachments(
         conversation, uploads, lambda stored: post(data, stored)

@@ -54,6 +54,13 @@ class ChatWidgetThrottle(SimpleRateThrottle):
         owner = rate_owner(request)
         return ratelimit.cache_key(self.scope, owner) if owner else None
 
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception as error:  # the cache is down: fail open, as ratelimit.hit does
+            ratelimit.unavailable(self.scope, error)
+            return True
+
     def wait(self) -> float | None:
         wait = super().wait()
         return math.ceil(wait) if wait is not None else None
@@ -131,6 +138,13 @@ class UploadQuotaThrottle(ChatWidgetThrottle):
             size = max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
         except ValueError:
             size = 0
+        try:
+            return self.within_quota(size)
+        except Exception as error:  # the cache is down: fail open
+            ratelimit.unavailable(self.key, error)
+            return True
+
+    def within_quota(self, size: int) -> bool:
         now = self.timer()
         # [(time, bytes)], newest first, like DRF's history.
         history = [(t, n) for t, n in self.cache.get(self.key, []) if t > now - self.duration]

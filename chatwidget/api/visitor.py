@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import agents, chat, conf, events, identity
+from .. import agents, chat, events, identity
 from ..models import Contact, Conversation, Message, Widget, WidgetToken
 from . import errors, payloads, threads, throttling
 from . import responses as r
@@ -79,12 +79,13 @@ class PingView(VisitorView):
     def post(self, request: Request) -> Response:
         params = validated(s.PingSerializer, request.data)
         session = widget_session(request)
+        session.select_app(params.get("app_id"))
         if (params.get("transport") == "bearer" and not session.from_bearer
-                and conf.get("COOKIE_NAME") not in request.COOKIES):
+                and session.cookie_name not in request.COOKIES):
             # A cross-origin embed's first ping: it cannot use the cookie, so the token it
             # receives must not be set as one.
             session.from_bearer = True
-        widget = self.widget(params.get("app_id"), request.auth)
+        widget = self.widget(params.get("app_id"), session.token)
         contact = self.resolve(request, widget)
         identity.touch(contact, page_url=params.get("page_url", ""),
                        page_title=params.get("page_title", ""),
@@ -223,7 +224,7 @@ class ConversationsView(VisitorView):
                     "and message with status 200.",
         request=s.ConversationCreateSerializer,
         responses={201: r.ConversationCreatedSerializer, 200: r.ConversationCreatedSerializer,
-                   **r.errors(400, 401, 403)},
+                   **r.errors(400, 401, 403, 409)},
         tags=["visitor"],
     )
     def post(self, request: Request) -> Response:
@@ -280,10 +281,10 @@ class MessagesView(VisitorView):
         description="Idempotent by `client_id`: a repeat answers 200 with the original "
                     "message. Files are typed from their bytes, never from the name or the "
                     "declared content type.",
-        request={"application/json": s.MessageCreateSerializer,
-                 "multipart/form-data": s.MessageCreateSerializer},
+        request={"application/json": s.MessageTextSerializer,
+                 "multipart/form-data": s.MessageFilesSerializer},
         responses={201: r.MessageResponseSerializer, 200: r.MessageResponseSerializer,
-                   **r.errors(400, 401, 403, 404)},
+                   **r.errors(400, 401, 403, 404, 409)},
         tags=["visitor"],
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -308,10 +309,11 @@ class DescribeView(VisitorView):
     def post(self, request: Request, pk: int) -> Response:
         conversation = self.conversation(request, pk)
         new = validated(s.DescribeSerializer, request.data)["custom_attributes"]
-        s.merged_attributes("custom_attributes", new, conversation.custom_attributes)
-        events.publish(chat.update_conversation(
-            conversation, custom_attributes={**conversation.custom_attributes, **new}
-        ))
+        try:
+            published = chat.describe_conversation(conversation, new)
+        except chat.ChatError as exc:
+            raise errors.field_error("custom_attributes", exc.message) from exc
+        events.publish(published)
         return Response({"conversation": events.conversation_payload(conversation)})
 
 

@@ -55,10 +55,11 @@ def int_field(frame: dict[str, Any], name: str, *, required: bool = True) -> int
     value = frame.get(name)
     if value is None and not required:
         return None
-    # JSON true is a Python int: refuse it explicitly.
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise FrameError("invalid_field", f"{name} must be a non-negative integer.", field=name)
-    return value
+    try:  # the REST API's rule: a JSON integer (not a string, not true) below 2^63
+        return validation.parse_int(value, field=name)
+    except validation.InvalidInput:
+        raise FrameError("invalid_field", f"{name} must be a non-negative integer.",
+                         field=name) from None
 
 
 def bool_field(frame: dict[str, Any], name: str, *, default: bool) -> bool:
@@ -207,7 +208,7 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         if not value:
             return None
         try:
-            return validation.parse_int(value, field="after")
+            return validation.parse_int(value, field="after", text=True)
         except validation.InvalidInput as error:
             await self.send_error("invalid_field", error.message, field="after")
             return None

@@ -12,10 +12,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from .. import chat, conf, datarights, events, identity, resume
+from .. import chat, datarights, events, identity, resume
 from ..models import Conversation, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
-from ..session import socket_site_user
+from ..session import cookie_name, socket_site_user
 from .base import ChatWidgetConsumer, CloseCode, cancel, int_field, query_params
 
 # Conversations a socket has already proven it owns (typing and read need the row).
@@ -59,7 +59,7 @@ class VisitorConsumer(ChatWidgetConsumer):
             self.wait_for_auth()
             return
         # Same-site: the HttpOnly cookie. Cross-origin pages never get this far with it.
-        raw = self.scope.get("cookies", {}).get(conf.get("COOKIE_NAME"))
+        raw = self.scope.get("cookies", {}).get(cookie_name(self.app_id))
         await self.accept()
         if raw is None:
             self.wait_for_auth()

@@ -199,7 +199,10 @@ def test_assign_refuses_anyone_but_an_agent(agent_client, user, make_conversatio
     response = agent_client.post(f"{AGENT}conversations/{conversation.pk}/assign/", data,
                                  format="json")
 
-    assert_error(response, 400, "invalid", fields=["assignee_id"])
+    # No such agent is a 404 naming the field; a value of the wrong kind is a 400.
+    status, kind = {"user": (404, "not_found"), "missing": (404, "not_found")}.get(
+        assignee, (400, "invalid"))
+    assert_error(response, status, kind, fields=["assignee_id"])
     assert Conversation.objects.get(pk=conversation.pk).assignee is None
 
 

@@ -121,3 +121,42 @@ def test_multipart_text_fields_with_nul_are_refused(browser, conversation_id):
 
 def test_oversized_message_still_refused_with_body_named(browser, conversation_id):
     assert_error(send(browser, conversation_id, "x" * 6000), 400, "invalid", fields=["body"])
+
+
+def test_unknown_body_fields_are_refused_by_name(browser, conversation_id):
+    response = send(browser, conversation_id, "hi", clientId="camelCase-by-mistake")
+    assert_error(response, 400, "invalid", fields=["clientId"])
+
+
+def test_unknown_and_empty_query_parameters_are_refused(browser, conversation_id, agent_client):
+    url = f"{API}conversations/{conversation_id}/messages/"
+    assert_error(browser.get(url, {"afer": "3"}), 400, "invalid", fields=["afer"])
+    assert_error(agent_client.get(f"{API}agent/conversations/", {"status": ""}), 400,
+                 "invalid", fields=["status"])
+
+
+def test_multipart_without_files_is_refused(browser, conversation_id):
+    response = browser.post(f"{API}conversations/{conversation_id}/messages/",
+                            {"body": "text only"}, format="multipart")
+    assert_error(response, 400, "invalid", fields=["files"])
+
+
+def test_json_ids_are_numbers_not_strings(browser, conversation_id):
+    url = f"{API}conversations/{conversation_id}/read/"
+    assert_error(post_raw(browser, url, '{"last_read_id": "12"}'), 400, "invalid",
+                 fields=["last_read_id"])
+    # An integral JSON number is an integer, as JSON Schema counts it.
+    assert post_raw(browser, url, '{"last_read_id": 12.0}').status_code == 200
+
+
+def test_numbers_beyond_the_integer_range_are_refused_even_as_floats(browser):
+    response = post_raw(browser, f"{API}attributes/", '{"attributes": {"big": 1e19}}')
+    assert_error(response, 400, "invalid", fields=["attributes"])
+
+
+def test_multipart_text_over_the_upload_limit_is_a_json_413(browser, settings,
+                                                              conversation_id):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = browser.post(f"{API}conversations/{conversation_id}/messages/",
+                            {"body": "x" * 2000}, format="multipart")
+    assert_error(response, 413, "too_large")

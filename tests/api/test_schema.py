@@ -53,6 +53,28 @@ def test_the_schema_documents_request_bodies_and_the_error_shape(schema):
     assert {"widgetCookie", "widgetBearer"} <= set(schema["components"]["securitySchemes"])
 
 
+def test_the_schema_states_the_rules_the_server_enforces(schema):
+    components = schema["components"]["schemas"]
+    requests = {name: c for name, c in components.items() if name.endswith("Request")}
+    assert requests and all(c["additionalProperties"] is False for c in requests.values())
+    attributes = components["AttributesRequest"]["properties"]["attributes"]
+    assert attributes["propertyNames"]["pattern"] == "^[A-Za-z0-9_.-]{1,64}$"
+    assert attributes["maxProperties"] == 50
+    body = components["MessageTextRequest"]["properties"]["body"]
+    assert body["minLength"] == 1 and body["maxLength"] == 5000
+    assert "\\S" in body["pattern"] or "\\s" in body["pattern"]
+    assignee = next(p for p in schema["paths"][f"{API}agent/conversations/"]["get"]
+                    ["parameters"] if p["name"] == "assignee")
+    assert assignee["schema"]["pattern"] == "^(me|none|[1-9][0-9]{0,18})$"
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"404", "429"} <= set(responses), (method, path)
+            assert "Retry-After" in responses["429"]["headers"]
+            if method == "post":
+                assert {"400", "413"} <= set(responses), (method, path)
+
+
 def _views(patterns):
     for pattern in patterns:
         if isinstance(pattern, URLResolver):

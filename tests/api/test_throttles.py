@@ -177,3 +177,29 @@ async def test_messages_sent_over_the_socket_spend_the_rest_budget(settings, wid
 
     assert_throttled(response)
     await tab.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_unreachable_throttle_cache_lets_requests_and_messages_through(settings,
+                                                                             widget):
+    """Throttles guard the server; a Redis outage must not turn them into lost sends."""
+    from ..servers import free_port
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "down": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                 "LOCATION": f"redis://127.0.0.1:{free_port()}/0"},
+    }
+    settings.CHATWIDGET = {"CACHE": "down"}
+    browser = await sync_to_async(new_browser)(widget)
+    client = APIClient()
+    client.cookies["chatwidget"] = browser.raw
+    assert (await sync_to_async(client.post)(f"{API}ping/", {}, format="json")).status_code \
+        == 200
+    response = await sync_to_async(client.post)(
+        f"{API}conversations/{browser.conversation.pk}/messages/", {"body": "rest"},
+        format="json")
+    assert response.status_code == 201
+    tab = await sockets.visitor(browser.raw)
+    assert (await socket_send(tab, browser.conversation.pk, "socket"))["type"] == "message.ack"
+    await tab.disconnect()

@@ -82,6 +82,8 @@ def site() -> Iterator[Site]:
         "MEDIA_ROOT": str(tmp / "media"),
         "DEBUG": "1",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Page loads ping; a whole session from one address would trip the throttles.
+        "DJANGO_SETTINGS_MODULE": "tests.settings_no_throttles",
     }
     manage("migrate", "--noinput", env=env)
     manage("shell", "-c", SETUP_SCRIPT, env=env)

@@ -232,3 +232,84 @@ def test_open_state_and_unread_counts_stay_in_step_across_tabs(new_context, site
             "onChatOpened", "onChatClosed", "onUnread", "onMessage")] == [
             "onChatOpened", "onChatClosed", "onMessage", "onUnread", "onChatOpened", "onUnread"]
     assert tab1.errors == [] and tab2.errors == []
+
+
+def test_a_logout_empties_the_widget_even_while_it_is_closed(new_context, site):
+    page = open_page(new_context())
+    send(page, "private words")
+    page.evaluate("chatwidget.open()")
+    wait_bubble(page, "private words")
+    page.evaluate("chatwidget.close()")
+
+    page.evaluate("chatwidget.logout()")
+
+    left = page.evaluate("""() => document.querySelector('chatwidget-root').shadowRoot
+        .querySelector('.cw-window').textContent""")
+    assert "private words" not in left
+    assert page.errors == []
+
+
+def test_two_widgets_on_one_site_keep_their_own_visitor_in_one_browser(new_context, site):
+    """One cookie jar, two widgets: visiting the second never orphans the first's chat."""
+    support = new_context()
+    page = open_page(support)
+    first = contact(page)
+    send(page, "asked the support widget")
+    other = new_context(app_id="hostile")  # the same browser: its cookies are copied over
+    other.add_cookies(support.cookies())
+
+    second = contact(open_page(other))
+    support.add_cookies(other.cookies())
+    page.reload()
+    wait_ready(page)
+
+    assert second["id"] != first["id"]
+    assert contact(page)["id"] == first["id"]
+    page.evaluate("chatwidget.open()")
+    wait_bubble(page, "asked the support widget")
+    assert page.errors == []
+
+
+def test_a_logout_reaches_the_other_tab_through_the_tabs_channel_alone(new_context, site):
+    """The server's push to tab 2 is dropped: the BroadcastChannel must do it alone."""
+    context = new_context()
+    tab1 = open_page(context)
+    send(tab1, "for this browser only")
+    tab2 = context.new_page()
+    tab2.errors = []
+
+    def drop_logout_pushes(ws):
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if '"logout"' in str(message)
+                          else ws.send(message))
+        server.on_close(lambda code, reason: None)  # nor the 4001 close that follows it
+        ws.on_message(lambda message: server.send(message))
+
+    tab2.route_web_socket("**/ws/chatwidget/**", drop_logout_pushes)
+    tab2.goto("/")
+    wait_ready(tab2)
+    wait_same_contact(tab2, tab1)
+    old = contact(tab2)
+
+    tab1.evaluate("chatwidget.logout()")
+
+    wait_event(tab2, "onLogout")
+    assert wait_new_contact(tab2, old["id"])["identified"] is False
+    assert tab2.errors == []
+
+
+def test_a_logout_reaches_the_other_tab_through_the_server_push_alone(new_context, site):
+    """No BroadcastChannel in this browser: the server's push must do it alone."""
+    context = new_context()
+    context.add_init_script("delete window.BroadcastChannel;")
+    tab1 = open_page(context)
+    send(tab1, "for this browser only")
+    tab2 = open_page(context)
+    wait_same_contact(tab2, tab1)
+    old = contact(tab2)
+
+    tab1.evaluate("chatwidget.logout()")
+
+    wait_event(tab2, "onLogout")
+    assert wait_new_contact(tab2, old["id"])["identified"] is False
+    assert tab2.errors == []

@@ -85,7 +85,10 @@ async def test_a_logged_in_user_opens_the_socket_of_its_contact(widget, user):
 
 async def test_a_token_of_another_widget_is_refused(browser):
     await sync_to_async(Widget.objects.create)(app_id="other", name="Other")
-    code = await accepted_then_closed(VISITOR + "?app_id=other", cookies=browser.cookies)
+    # The other widget has its own cookie; this widget's token is refused as its credential.
+    code = await accepted_then_closed(VISITOR + "?app_id=other",
+                                      [{"type": "auth", "token": browser.raw}],
+                                      cookies=browser.cookies)
     assert code == UNAUTHENTICATED
     tab = await sockets.visitor(browser.raw, path=VISITOR + "?app_id=default")
     await tab.disconnect()

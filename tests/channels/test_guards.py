@@ -86,10 +86,14 @@ async def test_an_embed_without_app_id_may_not_use_another_widgets_token(setting
     assert code == CloseCode.UNAUTHENTICATED
 
 
-async def test_a_same_site_socket_for_another_app_id_refuses_the_cookie(widget, browser):
+async def test_a_same_site_socket_for_another_app_id_refuses_this_widgets_token(
+    widget, browser
+):
     await sync_to_async(Widget.objects.create)(app_id="shop", name="Shop")
 
-    code = await accepted_then_closed(VISITOR + "?app_id=shop", cookies=browser.cookies)
+    code = await accepted_then_closed(VISITOR + "?app_id=shop",
+                                      [{"type": "auth", "token": browser.raw}],
+                                      cookies={"chatwidget_shop": browser.raw})
 
     assert code == CloseCode.UNAUTHENTICATED
 
@@ -130,3 +134,17 @@ async def test_a_logout_reaches_this_browsers_tabs_only_not_the_users_other_devi
     assert await closed_with(laptop_tab) == CloseCode.LOGOUT
     assert await silent(phone_tab)
     await phone_tab.disconnect()
+
+
+async def test_a_socket_for_another_widget_uses_that_widgets_own_cookie(widget, browser):
+    shop = await sync_to_async(Widget.objects.create)(app_id="shop", name="Shop")
+    shops_visitor = await sync_to_async(identity.create_anonymous)(shop)
+    cookies = {"chatwidget": browser.raw, "chatwidget_shop": shops_visitor.raw}
+
+    on_shop = await sockets.connect(VISITOR + "?app_id=shop", cookies=cookies)
+    on_default = await sockets.connect(VISITOR, cookies=cookies)
+
+    assert on_shop.ready["contactId"] == shops_visitor.token.contact_id
+    assert on_default.ready["contactId"] == browser.contact.pk
+    await on_shop.disconnect()
+    await on_default.disconnect()

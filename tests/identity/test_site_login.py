@@ -204,14 +204,14 @@ async def test_async_login_and_logout_identify_and_reset(widget, user):
     await alogin(request, user)
     await sync_to_async(session.enforce)()
 
-    assert session.cookie_action[0] == "set"
-    token = await sync_to_async(identity.resolve_token)(session.cookie_action[1])
+    assert session.cookie_actions[COOKIE][0] == "set"
+    token = await sync_to_async(identity.resolve_token)(session.cookie_actions[COOKIE][1])
     assert token.contact.user_id == user.pk
 
     await alogout(request)
     await sync_to_async(session.enforce)()
 
-    assert session.cookie_action == ("delete", None)
+    assert session.cookie_actions[COOKIE] == ("delete", None)
     assert await sync_to_async(identity.resolve_token)(session.raw or "") is None
     assert await WidgetToken.objects.filter(pk=token.pk, revoked_at__isnull=False).aexists()
 
@@ -227,7 +227,7 @@ def test_logout_signal_without_a_user_still_clears_the_widget(widget):
     logout(request)
     session.enforce()
 
-    assert session.cookie_action == ("delete", None)
+    assert session.cookie_actions[COOKIE] == ("delete", None)
     assert identity.resolve_token(issued.raw) is None
 
 
