@@ -119,3 +119,19 @@ def test_a_malformed_widget_header_falls_back_to_the_default_widgets_cookie(widg
 
     assert browser.get(f"{API}conversations/").status_code == 200
     assert ping(browser)["contact"]["id"] == first
+
+
+def test_another_widgets_api_call_also_ends_the_users_default_widget_cookie(
+    widget, shop, user
+):
+    """Every widget cookie is held to the site login, whichever widget's call carries it."""
+    browser = APIClient()
+    browser.force_login(user)
+    ping(browser)
+    ping(browser, app_id="shop")
+    browser.cookies.pop("sessionid")  # the site session expired
+
+    as_shop(browser).get(f"{API}conversations/")
+
+    assert browser.cookies["chatwidget"].value == ""
+    assert browser.cookies[SHOP_COOKIE].value == ""

@@ -74,6 +74,12 @@ def wait_ready(page: Any) -> None:
     page.wait_for_function("() => window.__ready === true")
 
 
+def wait_socket_ready(page: Any) -> None:
+    """The page's widget socket is open and joined: server pushes reach it from now on."""
+    page.wait_for_function(
+        "() => window.__sockets.some((s) => s.__cwReady && s.readyState === WebSocket.OPEN)")
+
+
 def callbacks(page: Any, event: str | None = None) -> list[dict[str, Any]]:
     found = page.evaluate("window.__cb")
     return [e for e in found if event is None or e["event"] == event]

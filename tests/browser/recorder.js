@@ -39,6 +39,10 @@ window.WebSocket = class extends NativeSocket {
     if (window.__blockSockets) throw new DOMException('blocked by the test', 'NetworkError');
     super(...args);
     window.__sockets.push(this);
+    // The server's "ready" frame: the socket has joined its groups and hears pushes.
+    this.addEventListener('message', (event) => {
+      try { if (JSON.parse(event.data).type === 'ready') this.__cwReady = true; } catch (e) { /* not JSON */ }
+    });
   }
 };
 const post = BroadcastChannel.prototype.postMessage;

@@ -17,6 +17,7 @@ from .helpers import (
     wait_event,
     wait_new_contact,
     wait_ready,
+    wait_socket_ready,
 )
 
 
@@ -289,6 +290,7 @@ def test_a_logout_reaches_the_other_tab_through_the_tabs_channel_alone(new_conte
     tab2.goto("/")
     wait_ready(tab2)
     wait_same_contact(tab2, tab1)
+    wait_socket_ready(tab2)  # else the push could go out before tab2 hears its token's group
     old = contact(tab2)
 
     tab1.evaluate("chatwidget.logout()")
@@ -306,6 +308,7 @@ def test_a_logout_reaches_the_other_tab_through_the_server_push_alone(new_contex
     send(tab1, "for this browser only")
     tab2 = open_page(context)
     wait_same_contact(tab2, tab1)
+    wait_socket_ready(tab2)  # else the push could go out before tab2 hears its token's group
     old = contact(tab2)
 
     tab1.evaluate("chatwidget.logout()")

@@ -152,7 +152,10 @@ def unread_in_title(page) -> int:
 
 def test_a_visitor_first_message_appears_live_and_opens_by_keyboard(contexts, site, users):
     inbox = open_inbox(contexts(username="agent"))
-    # Earlier tests of the session may have left unread conversations: count from there.
+    # Earlier tests of the session may have left unread conversations: count from there,
+    # once the list has loaded (rows, or the empty state).
+    inbox.wait_for_function("""() => document.querySelector('[role=listbox] [role=option]')
+        || !document.querySelector('.cw-list-empty').hidden""")
     before = unread_in_title(inbox)
     page, _ = visitor(contexts)
     conversation_id = send(page, "Hello, is my order shipped?")["conversationId"]
