@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -128,6 +128,19 @@ def describe_conversation(conversation: Conversation,
 
 def conversations_for_contact(contact: Contact):
     return Conversation.objects.filter(contact=contact)
+
+
+def contact_overview(contact: Contact) -> list[Conversation]:
+    """A contact's conversations, each with ``unread`` and ``last_id`` (its newest message),
+    in one query: everything a page load's ping needs besides the messages themselves.
+
+    ``unread`` counts as :func:`unread_for_contact` does (agent messages past the contact's
+    read pointer).
+    """
+    past_pointer = Q(messages__sender_kind=Message.Sender.AGENT,
+                     messages__id__gt=F("contact_last_read_id"))
+    return list(conversations_for_contact(contact).annotate(
+        unread=Count("messages", filter=past_pointer), last_id=Max("messages__id")))
 
 
 def get_conversation(conversation_id: Any, *, contact: Contact | None = None) -> Conversation:

@@ -12,6 +12,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, models, transaction
@@ -393,10 +394,26 @@ def apply(decision: Decision, token: WidgetToken | None,
     return None
 
 
+# How stale ``Contact.last_seen_at`` may get before a ping writes it again: the ping runs
+# on every page view, and a write per page view would be most of its cost.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
 def touch(contact: Contact, **seen: str) -> None:
     """Last seen now; ``seen`` may add what the widget reported (page_url, page_title,
-    user_agent) for the agents' contact panel, cut to fit their columns."""
+    user_agent) for the agents' contact panel, cut to fit their columns.
+
+    Writes only when something the agents see changed, or the last write is older than
+    ``LAST_SEEN_RESOLUTION``.
+    """
     fields = {name: value[: Contact._meta.get_field(name).max_length]
               for name, value in seen.items()}
-    Contact.objects.filter(pk=contact.pk).update(last_seen_at=timezone.now(), **fields)
+    now = timezone.now()
+    if (all(getattr(contact, name) == value for name, value in fields.items())
+            and now - contact.last_seen_at < LAST_SEEN_RESOLUTION):
+        return
+    Contact.objects.filter(pk=contact.pk).update(last_seen_at=now, **fields)
+    contact.last_seen_at = now
+    for name, value in fields.items():
+        setattr(contact, name, value)
 

@@ -26,17 +26,23 @@ def message_list(messages: Iterable[Message]) -> list[dict[str, Any]]:
     return [events.message_payload(m) for m in messages]
 
 
-def last_messages(conversation_ids: Sequence[int]) -> dict[int, Message]:
+def last_messages(conversation_ids: Sequence[int],
+                  last_ids: Sequence[int] | None = None) -> dict[int, Message]:
+    """Each conversation's newest message; ``last_ids`` when the caller already knows them."""
     if not conversation_ids:
         return {}
-    last_ids = (
-        Message.objects.filter(conversation_id__in=conversation_ids)
-        .order_by()
-        .values("conversation_id")
-        .annotate(last=Max("id"))
-        .values_list("last", flat=True)
-    )
-    messages = messages_with_relations(Message.objects.filter(pk__in=list(last_ids)))
+    if last_ids is None:
+        last_ids = list(
+            Message.objects.filter(conversation_id__in=conversation_ids)
+            .order_by()
+            .values("conversation_id")
+            .annotate(last=Max("id"))
+            .values_list("last", flat=True)
+        )
+    last_ids = [pk for pk in last_ids if pk is not None]
+    if not last_ids:
+        return {}
+    messages = messages_with_relations(Message.objects.filter(pk__in=last_ids))
     return {m.conversation_id: m for m in messages}
 
 
@@ -62,7 +68,10 @@ def conversation_summaries(
     Agent callers must ``select_related("contact")``.
     """
     conversations = list(conversations)
-    last = last_messages([c.pk for c in conversations])
+    # chat.contact_overview annotates each conversation's newest message id.
+    known = all(hasattr(c, "last_id") for c in conversations)
+    last = last_messages([c.pk for c in conversations],
+                         [c.last_id for c in conversations] if known else None)
     results = []
     for conversation in conversations:
         data = events.conversation_payload(conversation, for_agent=for_agent)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Max
 from django.middleware.csrf import get_token
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -16,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import agents, chat, events, identity
-from ..models import Contact, Conversation, Message, Widget, WidgetToken
+from ..models import Contact, Conversation, Widget, WidgetToken
 from . import errors, payloads, threads, throttling
 from . import responses as r
 from . import serializers as s
@@ -91,13 +90,12 @@ class PingView(VisitorView):
                        page_title=params.get("page_title", ""),
                        user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
-        counts = chat.unread_for_contact(contact)
-        last_id = Message.objects.filter(contact=contact).aggregate(last=Max("id"))["last"]
+        conversations = chat.contact_overview(contact)
+        counts = {c.pk: c.unread for c in conversations if c.unread}
+        last_id = max((c.last_id or 0 for c in conversations), default=0)
         data = {
             "contact": events.contact_payload(contact),
-            "conversations": payloads.conversation_summaries(
-                chat.conversations_for_contact(contact), counts
-            ),
+            "conversations": payloads.conversation_summaries(conversations, counts),
             "unread": events.unread_payload(counts, None),
             "widget": widget_config(widget),
             "csrf_token": get_token(request._request),
