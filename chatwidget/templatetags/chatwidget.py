@@ -70,6 +70,8 @@ def widget_strings() -> dict[str, str | dict[str, str]]:
         "seen": gettext("Seen"),
         "drop": gettext("Drop files to attach"),
         "uploading": gettext("Uploading"),
+        "online": gettext("We are online"),
+        "closed": gettext("This conversation was closed. Write to reopen it."),
     }
 
 

@@ -7,6 +7,7 @@ Every wait is for an element, a frame or a condition; none sleeps.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -321,17 +322,60 @@ def test_assign_and_close_by_one_agent_show_live_for_another_and_in_the_widget(
     bea_row.locator(".cw-assignee", has_text="Ada").wait_for()
     bea.locator(".cw-thread-assignee", has_text="Assigned to Ada").wait_for()
 
+    page.evaluate("chatwidget.open()")
     ada.get_by_role("button", name="Close conversation").click()
     bea.get_by_role("button", name="Reopen conversation").wait_for()
     bea.locator(".cw-status", has_text="Closed").wait_for()
     page.wait_for_function("""(id) => window.__frames.some((f) =>
         f.type === 'conversation.updated' && f.conversation.conversationId === id
         && f.conversation.ended === true)""", arg=conversation_id)
+    # The visitor sees it closed, live, in the open thread.
+    page.wait_for_function(CLOSED_NOTE_SHOWN)
+    assert "closed" in page.evaluate(CLOSED_NOTE_TEXT)
 
-    # Bea reopens it: live for Ada too.
+    # Bea reopens it: live for Ada too, and the widget's note goes.
     bea.get_by_role("button", name="Reopen conversation").click()
     ada.get_by_role("button", name="Close conversation").wait_for()
-    assert ada.errors == [] and bea.errors == []
+    page.wait_for_function(f"() => !({CLOSED_NOTE_SHOWN})()")
+    assert ada.errors == [] and bea.errors == [] and page.errors == []
+
+
+CLOSED_NOTE_SHOWN = """() => {
+    const note = document.querySelector('chatwidget-root').shadowRoot.querySelector('.cw-closed');
+    return !!note && !note.hidden;
+}"""
+CLOSED_NOTE_TEXT = """() => document.querySelector('chatwidget-root').shadowRoot
+    .querySelector('.cw-closed').textContent"""
+
+
+def test_the_widget_says_whether_an_agent_is_online_or_when_one_answers(contexts, site,
+                                                                        users):
+    run_on_site(site, REPLY_TIME.format(text="We usually answer within a day."))
+    page, _ = visitor(contexts)
+    page.evaluate("chatwidget.open()")
+    status = page.wait_for_function("""() => {
+        const s = document.querySelector('chatwidget-root').shadowRoot.querySelector('.cw-status');
+        return s && s.textContent;
+    }""").json_value()
+    assert status == "We usually answer within a day."
+
+    open_inbox(contexts(username="agent"))  # an agent with the inbox open is online
+    later, _ = visitor(contexts)
+    later.evaluate("chatwidget.open()")
+    later.wait_for_function("""() => document.querySelector('chatwidget-root').shadowRoot
+        .querySelector('.cw-status').textContent === 'We are online'""")
+    run_on_site(site, REPLY_TIME.format(text=""))
+
+
+# No agent online (earlier tests' inboxes are gone), and the widget's reply-time text.
+REPLY_TIME = """
+from chatwidget import identity
+from chatwidget.models import AgentPresence
+AgentPresence.objects.all().delete()
+widget = identity.get_widget()
+widget.reply_time = {text!r}
+widget.save()
+"""
 
 
 # ---------------------------------------------------------------- finding conversations
@@ -667,7 +711,9 @@ def test_screenshots_of_the_inbox_in_light_and_dark(contexts, site, users, scree
 
     out = manage("shell", "-c", SCENE, env={"DATABASE_URL": f"sqlite:///{site.db_path}"})
     conversation_id = int(out.stdout.strip().splitlines()[-1])
-    DOCS_IMAGES.mkdir(exist_ok=True)
+    # docs/inbox.md shows these; CHATWIDGET_UPDATE_DOCS_IMAGES=1 refreshes its copies, so an
+    # ordinary run never rewrites tracked files.
+    update_docs = os.environ.get("CHATWIDGET_UPDATE_DOCS_IMAGES") == "1"
     for width, height in ((1440, 900), (1024, 768)):
         for scheme in ("light", "dark"):
             inbox = open_inbox(contexts(username="agent", width=width, height=height,
@@ -680,5 +726,7 @@ def test_screenshots_of_the_inbox_in_light_and_dark(contexts, site, users, scree
             name = f"inbox-{width}-{scheme}.png"
             inbox.screenshot(path=str(screenshots_dir / name))
             assert (screenshots_dir / name).stat().st_size < 300_000
-            shutil.copy(screenshots_dir / name, DOCS_IMAGES / name)
+            if update_docs:
+                DOCS_IMAGES.mkdir(exist_ok=True)
+                shutil.copy(screenshots_dir / name, DOCS_IMAGES / name)
             assert inbox.errors == []

@@ -46,7 +46,10 @@ export function upsertConversation(c, fromPing) {
   if (!c || c.conversationId == null) return;
   const known = state.conversations.get(c.conversationId) || {};
   state.conversations.set(c.conversationId, { ...known, ...c });
-  if (!fromPing) notify('list');
+  if (!fromPing) {
+    notify('list');
+    notify('thread'); // a close or reopen shows in the open thread
+  }
 }
 
 export function conversationCreated(c) {
@@ -80,6 +83,9 @@ function storeMessage(m) {
   state.messages.set(m.conversationId, list);
   const c = state.conversations.get(m.conversationId);
   if (c && (!c.lastMessage || c.lastMessage.id <= m.id)) {
+    // The server reopens a closed conversation when the visitor writes in it.
+    const written = !c.lastMessage || c.lastMessage.id < m.id;
+    if (written && c.status === 'closed' && m.sender && m.sender.kind === 'contact') c.status = 'open';
     c.lastMessage = m;
     c.lastMessageAt = m.createdAt || c.lastMessageAt;
   }

@@ -27,6 +27,7 @@ function build() {
   // Not an <ol>: list items may not be children of a role=log element.
   ui.log = el('div', { class: 'cw-log', role: 'log', 'aria-live': 'polite', 'aria-label': t('messages'), tabindex: '0' });
   ui.typing = el('p', { class: 'cw-typing', 'aria-live': 'polite' });
+  ui.closedNote = el('p', { class: 'cw-closed', role: 'status', hidden: true, text: t('closed') });
 
   ui.input = el('textarea', {
     class: 'cw-input', rows: '1', 'aria-label': t('message'), placeholder: t('placeholder'),
@@ -47,7 +48,7 @@ function build() {
   }, [ui.bar]);
   const row = el('div', { class: 'cw-row' }, [ui.attach, ui.fileInput, ui.input, ui.sendBtn]);
   ui.composer = el('form', { class: 'cw-composer', onsubmit: composerSubmit }, [ui.files, ui.progress, row]);
-  ui.threadView = el('div', { class: 'cw-threadview' }, [ui.log, ui.typing, ui.composer]);
+  ui.threadView = el('div', { class: 'cw-threadview' }, [ui.log, ui.closedNote, ui.typing, ui.composer]);
   ui.drop = el('div', { class: 'cw-drop', hidden: true, text: t('drop') });
   ui.win.append(ui.listView, ui.threadView, ui.drop);
   for (const type of ['dragenter', 'dragover']) ui.win.addEventListener(type, dragOver);
@@ -151,6 +152,8 @@ function renderThread() {
     previous = node;
   }
   renderSeen(id, messages);
+  const conversation = id != null ? state.conversations.get(id) : null;
+  ui.closedNote.hidden = !(conversation && conversation.status === 'closed');
   if (stick || pending.length) log.scrollTop = log.scrollHeight;
 }
 

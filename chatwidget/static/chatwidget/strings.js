@@ -33,6 +33,8 @@ export const STRINGS = {
   seen: 'Seen',
   drop: 'Drop files to attach',
   uploading: 'Uploading',
+  online: 'We are online',
+  closed: 'This conversation was closed. Write to reopen it.',
 };
 
 const RTL = new Set(['ar', 'fa', 'he', 'ur', 'ps', 'yi', 'dv', 'ckb']);

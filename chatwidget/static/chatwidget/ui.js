@@ -73,7 +73,10 @@ function changed(change, detail) {
     return;
   }
   if (!ui.host) return;
-  if (change === 'widget') renderWidget();
+  if (change === 'widget') {
+    renderWidget();
+    renderConnection();
+  }
   else if (change === 'open') renderOpen(detail || {});
   else if (change === 'connection') renderConnection();
   else if (change === 'unread') renderLauncher();
@@ -210,6 +213,10 @@ function renderLauncher() {
 function renderConnection() {
   const t = ui.t;
   const labels = { connecting: t('connecting'), reconnecting: t('reconnecting'), offline: t('offline') };
-  ui.status.textContent = labels[state.connection] || '';
+  // Connected: whether an agent is there now, else when one usually answers.
+  const w = state.widget || {};
+  const presence = w.agentsOnline ? t('online') : w.replyTime || '';
+  ui.status.textContent = labels[state.connection] || presence;
   ui.wrap.dataset.connection = state.connection;
+  ui.wrap.dataset.agents = w.agentsOnline ? 'online' : 'away';
 }
