@@ -125,12 +125,13 @@ function build() {
 
   ui.title = el('h2', { class: 'cw-title', id: 'cw-title' });
   ui.status = el('p', { class: 'cw-status', role: 'status' });
+  ui.presence = el('p', { class: 'cw-presence' });
   ui.back = button('cw-icon cw-back', t('back'), () => {
     actions.showList();
     ui.newBtn.focus(); // the back button hides itself: keep the focus in the window
   }, [icon('back')]);
   ui.closeBtn = button('cw-icon', t('close'), () => actions.close(), [icon('close')]);
-  const titles = el('div', { class: 'cw-titles' }, [ui.title, ui.status]);
+  const titles = el('div', { class: 'cw-titles' }, [ui.title, ui.presence, ui.status]);
   // A div, not <header>: a second banner landmark inside the page is an a11y error.
   const header = el('div', { class: 'cw-header' }, [ui.back, titles, ui.closeBtn]);
 
@@ -213,10 +214,10 @@ function renderLauncher() {
 function renderConnection() {
   const t = ui.t;
   const labels = { connecting: t('connecting'), reconnecting: t('reconnecting'), offline: t('offline') };
-  // Connected: whether an agent is there now, else when one usually answers.
-  const w = state.widget || {};
-  const presence = w.agentsOnline ? t('online') : w.replyTime || '';
-  ui.status.textContent = labels[state.connection] || presence;
+  ui.status.textContent = labels[state.connection] || '';
   ui.wrap.dataset.connection = state.connection;
+  // Whether an agent is there now, else when one usually answers.
+  const w = state.widget || {};
+  ui.presence.textContent = w.agentsOnline ? t('online') : w.replyTime || '';
   ui.wrap.dataset.agents = w.agentsOnline ? 'online' : 'away';
 }
