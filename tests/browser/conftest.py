@@ -128,7 +128,9 @@ def new_context(browser, site) -> Iterator[Callable[..., object]]:
              app_id: str | None = None, **options):
         options.setdefault("base_url", site.url)
         context = browser.new_context(viewport={"width": width, "height": height}, **options)
-        context.set_default_timeout(10_000)
+        # Waits end as soon as their condition holds; the limit only bounds a failure, and
+        # a loaded two-core machine can take seconds to schedule a server and a browser.
+        context.set_default_timeout(20_000)
         context.route("**/static/**", serve_static)
         if app_id:
             context.add_init_script(f"window.__appId = {app_id!r};")
