@@ -46,6 +46,11 @@ async def test_a_look_alike_origin_cannot_open_the_visitor_socket(widget, browse
     assert await refused(VISITOR, origin="https://evilshop.example") == CloseCode.FORBIDDEN
 
 
+async def test_an_unparseable_origin_header_is_refused_without_an_error(agent_cookies):
+    """``http://[::1`` makes ``urlsplit`` itself raise: still a refusal, not a crash."""
+    assert await refused(AGENT, origin="http://[::1", cookies=agent_cookies) is not None
+
+
 async def test_the_origin_validator_alone_keeps_foreign_origins_off_the_agent_path():
     """The validator's path rule without the agent consumer behind it."""
     reached = []
