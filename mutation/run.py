@@ -40,7 +40,8 @@ TARGETS: dict[str, list[str]] = {
                                "tests/channels/test_auth.py",
                                "tests/channels/test_guards.py"],
     "chatwidget/api/authentication.py": IDENTITY_TESTS + ["tests/api/test_csrf.py",
-                                                          "tests/api/test_isolation.py"],
+                                                          "tests/api/test_isolation.py",
+                                                          "tests/api/test_inbox.py"],
     "chatwidget/api/downloads.py": ["tests/api/test_attachments.py", "tests/api/test_guards.py",
                                     "tests/api/test_isolation.py"],
     "chatwidget/consumers/base.py": SOCKET_TESTS + CONSUMER_TESTS + [
