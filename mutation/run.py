@@ -45,7 +45,8 @@ TARGETS: dict[str, list[str]] = {
     "chatwidget/api/downloads.py": ["tests/api/test_attachments.py", "tests/api/test_guards.py",
                                     "tests/api/test_isolation.py"],
     "chatwidget/consumers/base.py": SOCKET_TESTS + CONSUMER_TESTS + [
-        "tests/channels/test_frames.py", "tests/channels/test_messages.py"],
+        "tests/channels/test_frames.py", "tests/channels/test_messages.py",
+        "tests/channels/test_events.py"],
     "chatwidget/consumers/visitor.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_resume.py"],
     "chatwidget/consumers/agent.py": SOCKET_TESTS + CONSUMER_TESTS + [
