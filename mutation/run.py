@@ -48,7 +48,7 @@ TARGETS: dict[str, list[str]] = {
         "tests/channels/test_frames.py", "tests/channels/test_messages.py",
         "tests/channels/test_events.py"],
     "chatwidget/consumers/visitor.py": SOCKET_TESTS + CONSUMER_TESTS + [
-        "tests/channels/test_resume.py"],
+        "tests/channels/test_resume.py", "tests/channels/test_events.py"],
     "chatwidget/consumers/agent.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_events.py", "tests/channels/test_inbox.py"],
     "chatwidget/chat.py": ["tests/api/test_conversations.py", "tests/channels/test_messages.py",
