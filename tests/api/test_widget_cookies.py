@@ -161,3 +161,12 @@ def test_the_sites_own_cookies_are_never_touched(widget, shop, user):
 
     assert browser.cookies["chatwidget"].value == ""
     assert not {"_ga", "analytics", "basket", "chatwidge", "chatwidgetx"} & set(response.cookies)
+
+
+def test_naming_the_default_widget_by_its_app_id_is_the_same_visitor(widget):
+    """``app_id: "default"`` (as a page may send it) is the default widget and its cookie."""
+    browser = APIClient()
+    first = ping(browser)["contact"]["id"]
+
+    assert ping(browser, app_id="default")["contact"]["id"] == first
+    assert "chatwidget_default" not in browser.cookies
