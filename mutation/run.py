@@ -30,6 +30,8 @@ IDENTITY_TESTS = ["tests/identity", "tests/api/test_guards.py", "tests/api/test_
 SOCKET_TESTS = ["tests/channels/test_auth.py", "tests/channels/test_guards.py",
                 "tests/channels/test_identity.py",
                 "tests/channels/test_sockets_follow_session.py"]
+# frames every consumer parses and answers: hostile values, a full outbox, the agents' inbox
+CONSUMER_TESTS = ["tests/channels/test_hostile_input.py", "tests/channels/test_overflow.py"]
 # module → the test files that guard it (the targeted run for each of its mutants)
 TARGETS: dict[str, list[str]] = {
     "chatwidget/identity.py": IDENTITY_TESTS + ["tests/channels/test_identity.py"],
@@ -38,14 +40,20 @@ TARGETS: dict[str, list[str]] = {
                                "tests/channels/test_auth.py",
                                "tests/channels/test_guards.py"],
     "chatwidget/api/authentication.py": IDENTITY_TESTS + ["tests/api/test_csrf.py",
-                                                          "tests/api/test_isolation.py"],
-    "chatwidget/api/downloads.py": ["tests/api/test_attachments.py", "tests/api/test_guards.py"],
-    "chatwidget/consumers/base.py": SOCKET_TESTS + ["tests/channels/test_frames.py",
-                                                    "tests/channels/test_messages.py"],
-    "chatwidget/consumers/visitor.py": SOCKET_TESTS + ["tests/channels/test_resume.py"],
-    "chatwidget/consumers/agent.py": SOCKET_TESTS + ["tests/channels/test_events.py"],
+                                                          "tests/api/test_isolation.py",
+                                                          "tests/api/test_inbox.py"],
+    "chatwidget/api/downloads.py": ["tests/api/test_attachments.py", "tests/api/test_guards.py",
+                                    "tests/api/test_isolation.py"],
+    "chatwidget/consumers/base.py": SOCKET_TESTS + CONSUMER_TESTS + [
+        "tests/channels/test_frames.py", "tests/channels/test_messages.py",
+        "tests/channels/test_events.py"],
+    "chatwidget/consumers/visitor.py": SOCKET_TESTS + CONSUMER_TESTS + [
+        "tests/channels/test_resume.py", "tests/channels/test_events.py"],
+    "chatwidget/consumers/agent.py": SOCKET_TESTS + CONSUMER_TESTS + [
+        "tests/channels/test_events.py", "tests/channels/test_inbox.py"],
     "chatwidget/chat.py": ["tests/api/test_conversations.py", "tests/channels/test_messages.py",
-                           "tests/test_unread.py", "tests/api/test_agent.py"],
+                           "tests/test_unread.py", "tests/api/test_agent.py",
+                           "tests/test_parity.py", "tests/api/test_inbox.py"],
 }
 
 CONFIG = """\

@@ -50,6 +50,7 @@ def test_websocket_schemes_imply_their_default_ports_too(origin, pattern, matche
 
 def test_the_origin_header_is_read_wherever_it_comes_in_the_handshake():
     scope = {"headers": [(b"cookie", b"sessionid=x"), (b"host", b"chat.example"),
+                         (b"user-agent", b"Mozilla/5.0"), (b"sec-websocket-key", b"x=="),
                          (b"origin", b"https://shop.example")]}
 
     assert header(scope, b"origin") == "https://shop.example"

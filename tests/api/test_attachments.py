@@ -217,3 +217,13 @@ def test_a_bearer_client_downloads_its_own_attachment(db):
 )
 def test_sniffing_reads_the_type_from_the_first_bytes(head, expected):
     assert sniff(head) == expected
+
+
+def test_the_api_schema_documents_the_download_as_a_file_or_a_json_404(client, db):
+    """What a client generated from the schema expects from an attachment link."""
+    schema = client.get(f"{API}schema/", {"format": "json"}).json()
+    responses = schema["paths"]["/chatwidget/attachments/{id}/"]["get"]["responses"]
+
+    assert {"200", "404"} <= set(responses)
+    assert responses["200"]["content"]["application/octet-stream"]["schema"]["format"] == "binary"
+    assert "application/json" in responses["404"]["content"]

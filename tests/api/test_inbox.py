@@ -121,6 +121,25 @@ def test_a_token_header_without_authtoken_installed_says_what_to_do(
     assert "rest_framework.authtoken" in error["message"]
 
 
+@pytest.mark.parametrize("header", ["Basic c3RhZ2luZzpzdGFnaW5n", "Vendor-Sso abc"])
+def test_without_authtoken_a_basic_auth_header_is_not_blamed_on_the_missing_app(
+    agent, settings, make_conversation, header
+):
+    """A staging site behind HTTP basic auth sends ``Authorization: Basic`` on every call:
+    only a ``Token`` header may trigger the missing-app refusal; others are just not
+    logged in, and the logged-in agent's session keeps working."""
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS
+                               if a != "rest_framework.authtoken"]
+    conversation = make_conversation("Is anyone there?")
+    browser = APIClient()
+    browser.credentials(HTTP_AUTHORIZATION=header)
+
+    error = assert_error(browser.get(f"{AGENT}conversations/"), 403, "not_authenticated")
+    assert "authtoken" not in error["message"]
+    browser.force_login(agent)
+    assert ids(listed(browser)) == [conversation.pk]
+
+
 # ---------------------------------------------------------------- the list
 
 

@@ -135,3 +135,13 @@ def test_a_bearer_token_bound_to_a_site_user_is_worthless_without_that_login(use
 
     assert_error(browser.get(f"{API}conversations/"), 401, "not_authenticated")
     assert ping(browser)["contact"]["identified"] is False
+
+
+def test_a_visitor_behind_http_basic_auth_keeps_their_cookie_visitor(visitor_client):
+    """A staging site behind basic auth sends ``Authorization: Basic`` on every call: that
+    is not a widget token, and the cookie still says who the visitor is."""
+    first = ping(visitor_client)["contact"]["id"]
+    visitor_client.credentials(HTTP_AUTHORIZATION="Basic c3RhZ2luZzpzdGFnaW5n")
+
+    assert visitor_client.get(f"{API}conversations/").status_code == 200
+    assert ping(visitor_client)["contact"]["id"] == first

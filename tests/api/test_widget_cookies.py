@@ -135,3 +135,38 @@ def test_another_widgets_api_call_also_ends_the_users_default_widget_cookie(
 
     assert browser.cookies["chatwidget"].value == ""
     assert browser.cookies[SHOP_COOKIE].value == ""
+
+
+def test_a_cross_origin_embed_of_another_widget_keeps_its_bearer_visitor(widget, shop):
+    """A bearer client naming its widget only in the ping body: the token, not a cookie."""
+    token = ping(APIClient(), app_id="shop", transport="bearer")
+    embed = APIClient(HTTP_AUTHORIZATION=f"Bearer {token['token']}")
+
+    again = ping(embed, app_id="shop")
+
+    assert again["contact"]["id"] == token["contact"]["id"]
+    assert again["token"] == token["token"]
+
+
+def test_the_sites_own_cookies_are_never_touched(widget, shop, user):
+    """Only ``chatwidget`` and ``chatwidget_<app_id>`` are the chat's: a logout that ends
+    every widget cookie leaves the site's other cookies alone, whatever their names."""
+    browser = APIClient()
+    browser.force_login(user)
+    ping(browser)
+    for name in ("_ga", "analytics", "basket", "chatwidge", "chatwidgetx"):
+        browser.cookies[name] = "the site's"
+
+    response = browser.post("/accounts/logout/")
+
+    assert browser.cookies["chatwidget"].value == ""
+    assert not {"_ga", "analytics", "basket", "chatwidge", "chatwidgetx"} & set(response.cookies)
+
+
+def test_naming_the_default_widget_by_its_app_id_is_the_same_visitor(widget):
+    """``app_id: "default"`` (as a page may send it) is the default widget and its cookie."""
+    browser = APIClient()
+    first = ping(browser)["contact"]["id"]
+
+    assert ping(browser, app_id="default")["contact"]["id"] == first
+    assert "chatwidget_default" not in browser.cookies

@@ -145,7 +145,8 @@ async def test_oversized_frames_are_refused_then_the_socket_is_closed(settings, 
     tab = await sockets.visitor(browser.raw)
     neighbour = await sockets.visitor(browser.raw)
     big = json.dumps({"type": "message.send", "conversationId": browser.conversation.pk,
-                      "body": "é" * 600})  # 1200 bytes of UTF-8 in 600 characters
+                      "body": "é" * 600},  # 1200 bytes of UTF-8 in 600 characters
+                     ensure_ascii=False)  # (escaped, it would be 3600 ASCII bytes)
     for _ in range(2):
         error = await error_for(tab, text=big)
         assert (error["code"], error["limit"]) == ("frame_too_large", 1000)

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import path
 
 from chatwidget import identity
-from chatwidget.consumers import AgentConsumer
+from chatwidget.consumers import AgentConsumer, VisitorConsumer
 from chatwidget.consumers.base import CloseCode
 from chatwidget.models import Widget
 from chatwidget.security import WidgetOriginValidator, origin_in
@@ -46,6 +46,11 @@ async def test_a_look_alike_origin_cannot_open_the_visitor_socket(widget, browse
     assert await refused(VISITOR, origin="https://evilshop.example") == CloseCode.FORBIDDEN
 
 
+async def test_an_unparseable_origin_header_is_refused_without_an_error(agent_cookies):
+    """``http://[::1`` makes ``urlsplit`` itself raise: still a refusal, not a crash."""
+    assert await refused(AGENT, origin="http://[::1", cookies=agent_cookies) is not None
+
+
 async def test_the_origin_validator_alone_keeps_foreign_origins_off_the_agent_path():
     """The validator's path rule without the agent consumer behind it."""
     reached = []
@@ -72,6 +77,27 @@ async def test_the_agent_consumer_alone_refuses_a_cross_origin_handshake(agent_c
     connected, code = await socket.connect(timeout=TIMEOUT)
 
     assert not connected and code == CloseCode.FORBIDDEN
+
+
+async def test_the_visitor_consumer_alone_refuses_a_foreign_pages_cookie(browser):
+    """Mounted without WidgetOriginValidator, the consumer still tells a foreign origin
+    from the site's own: the ambient cookie is never trusted cross-origin."""
+    application = AuthMiddlewareStack(URLRouter([path(VISITOR.lstrip("/"),
+                                                      VisitorConsumer.as_asgi())]))
+    socket = WebsocketCommunicator(application, VISITOR, headers=[
+        (b"origin", b"https://evil.example"), (b"cookie", f"chatwidget={browser.raw}".encode())])
+
+    connected, code = await socket.connect(timeout=TIMEOUT)
+
+    assert not connected and code == CloseCode.FORBIDDEN
+
+
+async def test_a_socket_naming_an_unknown_widget_is_refused_even_with_a_valid_token(browser):
+    code = await accepted_then_closed(VISITOR + "?app_id=nope",
+                                      [{"type": "auth", "token": browser.raw}],
+                                      cookies={"chatwidget_nope": browser.raw})
+
+    assert code == CloseCode.UNAUTHENTICATED
 
 
 async def test_an_embed_without_app_id_may_not_use_another_widgets_token(settings, widget):

@@ -111,6 +111,23 @@ async def test_site_login_switches_every_tab_to_the_users_contact(widget, browse
     await other_device.disconnect()
 
 
+async def test_a_login_also_logs_out_the_merged_visitors_other_tokens(browser, user):
+    """Another token of the same anonymous visitor (a concurrent tab's) holds a history that
+    now belongs to the user: its socket is logged out, not left on an emptied contact."""
+    other = await sync_to_async(identity.issue_token)(browser.contact)
+    other_tab = await sockets.visitor(other.raw)
+    client = browser_client(browser.cookies)
+
+    response = await sync_to_async(client.post)(
+        "/accounts/login/", {"username": "alice", "password": "pw-alice-123"}
+    )
+
+    assert response.status_code == 302
+    assert (await receive(other_tab))["type"] == "logout"
+    assert await closed_with(other_tab) == CloseCode.LOGOUT
+    assert await accepted_then_closed(VISITOR, cookies={"chatwidget": other.raw}) is not None
+
+
 async def test_a_lost_logout_push_is_caught_on_the_next_frame(browser, clock):
     """Redis down at logout time: the socket re-checks its token before acting."""
     tab = await sockets.visitor(browser.raw)

@@ -173,6 +173,30 @@ async def test_a_ping_frame_keeps_the_agent_seen(agent, agent_cookies, settings)
     await inbox.disconnect()
 
 
+async def test_an_active_agent_is_marked_seen_a_few_times_per_presence_timeout(
+    agent, agent_cookies, settings, clock
+):
+    """Frames refresh presence once a third of PRESENCE_TIMEOUT has passed, so an agent
+    typing away never shows as gone, and not on every frame."""
+    settings.CHATWIDGET = {"PRESENCE_TIMEOUT": 90}
+    inbox = await sockets.agent(agent_cookies)
+
+    def seen_at():
+        return AgentPresence.objects.get(user=agent).seen_at
+
+    at_connect = await sync_to_async(seen_at)()
+    await clock.advance(30)  # exactly a third: not yet
+    await send(inbox, type="ping")
+    assert (await receive(inbox))["type"] == "pong"
+    assert await sync_to_async(seen_at)() == at_connect
+    await clock.advance(1)
+    await send(inbox, type="ping")
+    assert (await receive(inbox))["type"] == "pong"
+
+    assert await sync_to_async(seen_at)() > at_connect
+    await inbox.disconnect()
+
+
 async def test_notes_spend_the_message_budget(browser, agent_cookies, settings):
     settings.CHATWIDGET = {"RATE_LIMIT_MESSAGES": 2, "RATE_LIMIT_WINDOW": 60}
     inbox = await sockets.agent(agent_cookies)

@@ -5,8 +5,11 @@ Passive sockets included: none of these tests sends a frame before expecting the
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
@@ -179,3 +182,24 @@ async def test_a_valid_socket_survives_many_rechecks(widget, browser, clock):
     await send(tab, type="ping")
     assert (await receive(tab))["type"] == "pong"
     await tab.disconnect()
+
+
+async def test_an_agent_whose_user_id_is_large_keeps_the_inbox_through_rechecks(db, clock):
+    """Real sites have user ids in the thousands: the recheck compares ids by value."""
+    def make_agent():
+        agent = get_user_model().objects.create_user("big", password="pw-big-12345",
+                                                     id=100_000, is_staff=True)
+        agent.user_permissions.add(Permission.objects.get(codename="use_inbox"))
+        return agent
+
+    agent = await sync_to_async(make_agent)()
+    inbox = await sockets.agent(await sync_to_async(session_cookies)(agent))
+    for _ in range(2):
+        # A socket closed by its recheck never sleeps again: fail, do not wait forever.
+        await asyncio.wait_for(clock.sleeping(), sockets.TIMEOUT)
+        await clock.advance(30)
+    await asyncio.wait_for(clock.sleeping(), sockets.TIMEOUT)
+
+    await send(inbox, type="ping")
+    assert (await receive(inbox))["type"] == "pong"
+    await inbox.disconnect()

@@ -124,3 +124,17 @@ def test_a_database_error_in_the_merge_rotates_without_merging_and_says_why(
     assert identity.resolve_token(anonymous.raw) is None
     assert Conversation.objects.get().contact_id == anonymous.token.contact_id
     assert "not merged" in caplog.text
+
+
+def test_a_login_keeps_the_users_own_email_over_the_one_typed_anonymously(widget, user):
+    """The email the visitor typed before logging in fills a blank, never replaces the
+    user's own: agents keep replying to the address the account holds."""
+    browser = APIClient()
+    ping(browser)
+    response = browser.post(f"{API}attributes/", {"attributes": {}, "email": "typo@example.com"},
+                            format="json")
+    assert response.status_code == 200, response.content
+
+    site_login(browser, "alice", "pw-alice-123")
+
+    assert browser_token(browser).contact.email == "alice@example.com"
