@@ -59,3 +59,17 @@ def assert_error(response: Any, status: int, type: str,
 
 def stored_files(media_root: Path) -> list[Path]:
     return [p for p in media_root.rglob("*") if p.is_file()] if media_root.exists() else []
+
+
+AGENT = f"{API}agent/"
+
+
+def listed(client: Any, **query: Any) -> dict:
+    """The agents' conversation list, as a successful response's JSON."""
+    response = client.get(f"{AGENT}conversations/", query)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def ids(data: dict) -> list[int]:
+    return [row["conversationId"] for row in data["results"]]

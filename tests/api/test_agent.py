@@ -9,9 +9,7 @@ from rest_framework.test import APIClient
 from chatwidget import chat
 from chatwidget.models import Contact, Conversation, Message
 
-from .helpers import API, PDF, assert_error, upload
-
-AGENT = f"{API}agent/"
+from .helpers import AGENT, API, PDF, assert_error, ids, listed, upload
 
 
 @pytest.fixture
@@ -26,16 +24,6 @@ def make_conversation(widget):
         return conversation
 
     return make
-
-
-def listed(client, **query):
-    response = client.get(f"{AGENT}conversations/", query)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def ids(data):
-    return [row["conversationId"] for row in data["results"]]
 
 
 @pytest.mark.parametrize("who", ["anonymous", "site_user", "staff_without_permission"])

@@ -17,9 +17,7 @@ from rest_framework.test import APIClient
 from chatwidget import chat
 from chatwidget.models import AgentPresence, Contact, Conversation, Note, SavedReply
 
-from .helpers import API, assert_error, ping, start_conversation, upload
-
-AGENT = f"{API}agent/"
+from .helpers import AGENT, API, assert_error, ids, listed, ping, start_conversation, upload
 
 
 @pytest.fixture
@@ -36,16 +34,6 @@ def make_conversation(widget):
         return Conversation.objects.get(pk=conversation.pk)
 
     return make
-
-
-def listed(client, **query):
-    response = client.get(f"{AGENT}conversations/", query)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def ids(data):
-    return [row["conversationId"] for row in data["results"]]
 
 
 # ---------------------------------------------------------------- root and authentication

@@ -95,8 +95,8 @@ def site() -> Iterator[Site]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def launch_chromium() -> Iterator[object]:
+    """Debian's Chromium under Playwright (never a downloaded browser), closed after use."""
     path = services.chromium_path()
     if path is None:
         services.unavailable("chromium", "no /usr/bin/chromium (apt-get install chromium)")
@@ -107,6 +107,11 @@ def browser() -> Iterator[object]:
                                              headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    yield from launch_chromium()
 
 
 def serve_static(route) -> None:

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests import services
-from tests.browser.conftest import CHROMIUM_ARGS, serve_static
+from tests.browser.conftest import launch_chromium, serve_static
 from tests.browser.helpers import RECORDER_JS, bubbles, send, wait_bubble, wait_ready
 
 from .browser import Browser
@@ -19,16 +18,7 @@ from .browser import Browser
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    path = services.chromium_path()
-    if path is None:
-        services.unavailable("chromium", "no /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS,
-                                             headless=True)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 class Agent:
