@@ -151,3 +151,22 @@ async def test_an_agent_logged_out_elsewhere_is_closed_on_the_next_frame(
     await send(inbox, type="ping")
 
     assert await closed_with(inbox) == CloseCode.UNAUTHENTICATED
+
+
+async def test_a_logout_relayed_by_a_serialising_layer_still_closes_the_tab(browser):
+    """Redis hands consumers decoded copies of the event name, never the catalogue's object."""
+    from channels.layers import get_channel_layer
+
+    from chatwidget import events
+
+    tab = await sockets.visitor(browser.raw)
+    decoded = "".join(["log", "out"])  # equal to events.LOGOUT, another object
+    assert decoded == events.LOGOUT and decoded is not events.LOGOUT
+
+    await get_channel_layer().group_send(
+        events.token_group(browser.token.pk),
+        {"type": events.LAYER_TYPE, "event": decoded, "payload": {}},
+    )
+
+    assert await receive(tab) == {"type": "logout"}
+    assert await closed_with(tab) == CloseCode.LOGOUT
