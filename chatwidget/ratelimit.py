@@ -63,62 +63,8 @@ class SlidingWindow:
 frames = SlidingWindow()
 
 
-class _ResilientCache:
-    """The shared counter store, or this process's memory while it cannot be reached.
-
-    A budget must never cost a message: with Redis down, sends keep working (they are
-    committed before they are published, docs/deploy.md), so the counters fall back to a
-    per-process window until the shared store answers again.
-    """
-
-    _local = LocMemCache("chatwidget-ratelimit-fallback", {})
-    _warned_at = 0.0
-
-    def __init__(self, shared: Any) -> None:
-        self.shared = shared
-
-    def _unreachable(self) -> None:
-        now = time.monotonic()
-        if now - _ResilientCache._warned_at >= 60:  # one line a minute, not one a message
-            _ResilientCache._warned_at = now
-            logger.warning("chatwidget: rate-limit cache unreachable; counting per process",
-                           exc_info=True)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self.shared.get(key, default)
-        except Exception:
-            self._unreachable()
-            return self._local.get(key, default)
-
-    def set(self, key: str, value: Any, timeout: float | None = None) -> None:
-        try:
-            self.shared.set(key, value, timeout)
-        except Exception:
-            self._unreachable()
-            self._local.set(key, value, timeout)
-
-    def clear(self) -> None:
-        self.shared.clear()
-        self._local.clear()
-
-    async def aget(self, key: str, default: Any = None) -> Any:
-        try:
-            return await self.shared.aget(key, default)
-        except Exception:
-            self._unreachable()
-            return self._local.get(key, default)
-
-    async def aset(self, key: str, value: Any, timeout: float | None = None) -> None:
-        try:
-            await self.shared.aset(key, value, timeout)
-        except Exception:
-            self._unreachable()
-            self._local.set(key, value, timeout)
-
-
 def cache() -> Any:
-    return _ResilientCache(caches[conf.get("CACHE")])
+    return caches[conf.get("CACHE")]
 
 
 def cache_key(scope: str, owner: tuple[str, Any] | str) -> str:
