@@ -271,6 +271,17 @@ def test_two_widgets_on_one_site_keep_their_own_visitor_in_one_browser(new_conte
     assert page.errors == []
 
 
+def logout_in_one_tab_resets_the_other(tab1, tab2) -> None:
+    wait_socket_ready(tab2)  # else the push could go out before tab2 hears its token's group
+    old = contact(tab2)
+
+    tab1.evaluate("chatwidget.logout()")
+
+    wait_event(tab2, "onLogout")
+    assert wait_new_contact(tab2, old["id"])["identified"] is False
+    assert tab2.errors == []
+
+
 def test_a_logout_reaches_the_other_tab_through_the_tabs_channel_alone(new_context, site):
     """The server's push to tab 2 is dropped: the BroadcastChannel must do it alone."""
     context = new_context()
@@ -290,14 +301,7 @@ def test_a_logout_reaches_the_other_tab_through_the_tabs_channel_alone(new_conte
     tab2.goto("/")
     wait_ready(tab2)
     wait_same_contact(tab2, tab1)
-    wait_socket_ready(tab2)  # else the push could go out before tab2 hears its token's group
-    old = contact(tab2)
-
-    tab1.evaluate("chatwidget.logout()")
-
-    wait_event(tab2, "onLogout")
-    assert wait_new_contact(tab2, old["id"])["identified"] is False
-    assert tab2.errors == []
+    logout_in_one_tab_resets_the_other(tab1, tab2)
 
 
 def test_a_logout_reaches_the_other_tab_through_the_server_push_alone(new_context, site):
@@ -308,11 +312,4 @@ def test_a_logout_reaches_the_other_tab_through_the_server_push_alone(new_contex
     send(tab1, "for this browser only")
     tab2 = open_page(context)
     wait_same_contact(tab2, tab1)
-    wait_socket_ready(tab2)  # else the push could go out before tab2 hears its token's group
-    old = contact(tab2)
-
-    tab1.evaluate("chatwidget.logout()")
-
-    wait_event(tab2, "onLogout")
-    assert wait_new_contact(tab2, old["id"])["identified"] is False
-    assert tab2.errors == []
+    logout_in_one_tab_resets_the_other(tab1, tab2)
