@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -146,13 +145,6 @@ def reply_box(page: Any) -> Any:
 # ---------------------------------------------------------------- the conversation loop
 
 
-def unread_in_title(page) -> int:
-    """The unread count the tab title shows ("(3) Inbox | …"), 0 without one."""
-    match = re.match(r"\((\d+)\) ", page.title())
-    assert match or page.title().startswith("Inbox"), page.title()
-    return int(match.group(1)) if match else 0
-
-
 # The unread count the tab title shows ("(3) Inbox | …"), 0 without one.
 TITLE_COUNT = ("() => { const m = document.title.match(/^\\((\\d+)\\) /); "
                "return m ? Number(m[1]) : 0; }")
@@ -164,7 +156,7 @@ def test_a_visitor_first_message_appears_live_and_opens_by_keyboard(contexts, si
     # once the list has loaded (rows, or the empty state).
     inbox.wait_for_function("""() => document.querySelector('[role=listbox] [role=option]')
         || !document.querySelector('.cw-list-empty').hidden""")
-    before = unread_in_title(inbox)
+    before = inbox.evaluate(TITLE_COUNT)
     page, _ = visitor(contexts)
     conversation_id = send(page, "Hello, is my order shipped?")["conversationId"]
 
