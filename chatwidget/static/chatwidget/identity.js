@@ -13,6 +13,7 @@ import { api, bearer, connect, disconnect } from './transport.js';
 let settleTimer = null;
 let refreshAgain = false;
 let refreshing = null;
+let switchedAt = 0;
 export let opBusy = 0;
 let opChain = Promise.resolve();
 const SETTLE_MS = 2500; // how long a tab waits for the tab that changed the identity
@@ -104,6 +105,7 @@ export function applyIdentity(data) {
   state.widget = data.widget || state.widget;
   if (switched) {
     // Answers to requests made as the previous contact must not land in this one.
+    switchedAt = Date.now();
     state.epoch++;
     disconnect();
     clearChat();
@@ -120,7 +122,10 @@ export function applyIdentity(data) {
   const previous = tabStore.get(key('contact'));
   tabStore.set(key('contact'), { id: next.id, identified: !!next.identified });
   if (switched) {
-    tabs.post({ t: 'identity', id: next.id });
+    // A bearer tab hands its token over too: localStorage reaches other tabs later than
+    // this message can, and a tab that pinged without it would mint a second visitor.
+    tabs.post({ t: 'identity', id: next.id, identified: !!next.identified,
+                token: bearer() ? state.token : undefined });
     if (state.phase === 'ready') identityEvents(before, next);
     else state.bootBefore = previous;
   }
@@ -234,7 +239,13 @@ function tabMessage(m) {
       return;
     }
     if (opBusy) return;
+    // Two tabs that each became a new visitor at once (a logout) would follow each other
+    // forever; the newer visitor (the higher id) wins, so they meet on one.
+    const mine = state.contact;
+    if (mine && !mine.identified && !m.identified && Date.now() - switchedAt < SETTLE_MS
+        && mine.id > m.id) return;
     clearTimeout(settleTimer);
+    if (bearer() && m.token) keepToken(m.token);
     refresh().catch(fail);
   } else if (m.t === 'unread' && state.contact && m.id === state.contact.id) {
     applyUnread(m.unread, true);
