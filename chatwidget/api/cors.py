@@ -64,5 +64,7 @@ class CrossOriginMixin:
             origin = allowed_cross_origin(request, token_widget(request))
         if origin:
             response["Access-Control-Allow-Origin"] = origin
+            # The SDK waits as long as a 429 says; a foreign page reads only exposed headers.
+            response["Access-Control-Expose-Headers"] = "Retry-After"
         response.headers.setdefault("Vary", "Origin")
         return response

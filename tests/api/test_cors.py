@@ -38,6 +38,8 @@ def test_responses_to_an_allowed_origin_are_readable_but_never_with_credentials(
     assert response["Access-Control-Allow-Origin"] == SHOP
     assert "Access-Control-Allow-Credentials" not in response
     assert "Origin" in response["Vary"]
+    # The SDK on that page can read how long a 429 asks it to wait.
+    assert response["Access-Control-Expose-Headers"] == "Retry-After"
 
 
 def test_other_origins_get_no_cors_headers(widget):

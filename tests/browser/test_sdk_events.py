@@ -163,7 +163,10 @@ def test_calls_made_before_the_script_loads_run_in_order(new_context, site):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto("/embed/")
-    page.wait_for_function("() => window.__order.includes('third')")
+    # Queued calls start in order; open() loads the panel module, so it may finish after a
+    # later send: wait for every outcome before reading the order.
+    page.wait_for_function(
+        "() => ['third', 'open', 'onChatOpened'].every((step) => window.__order.includes(step))")
     order = page.evaluate("window.__order")
 
     assert order[0] == "sdk loaded: true, ready: false"

@@ -302,3 +302,26 @@ def test_screenshots_of_the_open_widget(new_context, site, agent, screenshots_di
         else:
             assert box["width"] < 400 and page.locator(".cw-launcher").is_visible()
         assert page.errors == []
+
+
+def test_a_throttled_page_load_waits_as_told_and_the_widget_still_starts(new_context, site):
+    """A 429 on the page-load ping (a busy site's throttle) is waited out, not shown."""
+    context = new_context()
+    throttled = []
+
+    def throttle_once(route):
+        if throttled:
+            route.continue_()
+            return
+        throttled.append(route.request.url)
+        route.fulfill(status=429, headers={"Retry-After": "1"}, content_type="application/json",
+                      body='{"error": {"type": "throttled", "message": "Request was throttled."}}')
+
+    context.route("**/chatwidget/api/ping/", throttle_once)
+    page = open_page(context)
+    assert len(throttled) == 1
+    assert page.evaluate("window.__pings.length") >= 1  # the retried ping answered
+    assert callbacks(page, "onError") == []
+    message = send(page, "sent after a throttled start")
+    assert message["conversationId"]
+    assert page.errors == []

@@ -8,7 +8,9 @@
  */
 import { agentRead, agentTyping, applyUnread, conversationCreated, markRead, messageCreated, upsertConversation } from './chat.js';
 import { contactUpdated, opBusy, refresh, serverLogin, serverLogout } from './identity.js';
-import { ChatWidgetError, backoff, browserStore, fail, key, notify, state } from './state.js';
+import { ChatWidgetError, backoff, browserStore, fail, key, notify, sleep, state } from './state.js';
+
+const MAX_RETRY_AFTER = 10; // seconds: a longer throttle reaches the page as onError
 
 // Server event names, mirrored once from chatwidget/events.py (CATALOGUE).
 const SERVER_EVENTS = {
@@ -71,6 +73,12 @@ export async function api(method, path, body, options) {
   const data = await response.json().catch(() => ({}));
   if (response.ok) return data;
   const error = toError(response.status, data);
+  // Throttled: wait as long as the server says (a short wait only), then try again.
+  const wait = Number(response.headers.get('Retry-After') || NaN);
+  if (response.status === 429 && (options.throttled || 0) < 2 && !(wait > MAX_RETRY_AFTER)) {
+    await sleep(wait >= 0 ? wait * 1000 : backoff(options.throttled || 0));
+    return api(method, path, body, { ...options, throttled: (options.throttled || 0) + 1 });
+  }
   // A stale token or CSRF token (a login elsewhere rotates both): ping, then retry once.
   if (!options.retried && !options.noRetry && (error.type === 'not_authenticated' || error.type === 'csrf_failed')) {
     await refresh();
