@@ -313,6 +313,8 @@ def erase_contact(contact: Contact, *, actor: Any, mode: str | None = None) -> E
     with transaction.atomic():
         plan = plan_erase(contact)
         ids = plan.contact_ids
+        # Read before the rows go: the inboxes showing these conversations are told.
+        shown = erased_from_inboxes(ids)
         Attachment.objects.filter(conversation__contact__in=ids).delete()
         Message.objects.filter(contact__in=ids).delete()
         WidgetToken.objects.filter(contact__in=ids).delete()
@@ -331,10 +333,25 @@ def erase_contact(contact: Contact, *, actor: Any, mode: str | None = None) -> E
             )
         # Every tab of every device hears ``logout``, closes, and pings as a new visitor.
         events.publish(events.Event(events.contact_group(pk), events.LOGOUT, {}) for pk in ids)
+        events.publish(events.Event(events.agents_group(widget_id), events.CONTACT_ERASED, {
+            "contactIds": ids, "conversationIds": conversation_ids, "mode": mode,
+        }) for widget_id, conversation_ids in shown.items())
         delete_files_on_commit(plan.files)
         audit(actor, contact.pk, f"Erased the contact's chat data ({mode}): {plan}.",
               flag=DELETION if mode == "delete" else CHANGE)
     return plan
+
+
+def erased_from_inboxes(contact_ids: list[int]) -> dict[int, list[int]]:
+    """Widget id → the conversation ids of these contacts, for the agents of each widget."""
+    shown: dict[int, list[int]] = {
+        widget_id: [] for widget_id in
+        Contact.objects.filter(pk__in=contact_ids).values_list("widget_id", flat=True)
+    }
+    for pk, widget_id in Conversation.objects.filter(contact__in=contact_ids).values_list(
+            "pk", "widget_id"):
+        shown.setdefault(widget_id, []).append(pk)
+    return shown
 
 
 def delete_files_on_commit(names: list[str]) -> None:

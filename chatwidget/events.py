@@ -42,6 +42,8 @@ RESYNC = "resync"
 # Agent sockets only: never published to a visitor group, so the SDK does not know them.
 NOTE_CREATED = "note.created"
 AGENT_PRESENCE = "agent.presence"
+# A contact's data was erased (data rights): inboxes drop its conversations from view.
+CONTACT_ERASED = "contact.erased"
 
 CATALOGUE = (
     MESSAGE_CREATED,
@@ -57,7 +59,7 @@ CATALOGUE = (
     RESYNC,
 )
 
-AGENT_ONLY = (NOTE_CREATED, AGENT_PRESENCE)
+AGENT_ONLY = (NOTE_CREATED, AGENT_PRESENCE, CONTACT_ERASED)
 
 # The channel-layer message type every consumer handles (method ``chatwidget_event``).
 LAYER_TYPE = "chatwidget.event"

@@ -36,6 +36,8 @@ perm = Permission.objects.get(codename="use_inbox")
 bea = User.objects.create_user("bea", password="pw-bea-123", is_staff=True, first_name="Bea")
 bea.user_permissions.add(perm)
 User.objects.create_user("staffer", password="pw-staffer-123", is_staff=True)
+dpo = User.objects.create_user("dpo", password="pw-dpo-123", is_staff=True, first_name="Dora")
+dpo.user_permissions.add(perm, Permission.objects.get(codename="erase_contact"))
 """
 
 
@@ -541,6 +543,30 @@ def test_a_private_note_reaches_other_agents_live_and_never_the_visitor(contexts
     assert visitor_responses and not any(secret in text for text in visitor_responses)
     assert secret not in shadow_eval(page, "(root) => root.innerHTML")
     assert secret not in page.content()
+
+
+def test_an_erased_contact_leaves_every_inbox_at_once(contexts, site, users):
+    page, _ = visitor(contexts)
+    conversation_id = send(page, "Please delete everything about me")["conversationId"]
+    contact_id = page.evaluate("window.__pings.at(-1).contact.id")
+    ada = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    ada.locator(".cw-log .cw-msg-body", has_text="Please delete everything about me").wait_for()
+    dpo_context = contexts(username="dpo")
+    dpo = open_inbox(dpo_context)
+    row(dpo, conversation_id).wait_for()
+
+    csrf = next(c["value"] for c in dpo_context.cookies() if c["name"] == "csrftoken")
+    response = dpo_context.request.post(f"/chatwidget/api/agent/contacts/{contact_id}/erase/",
+                                        headers={"X-CSRFToken": csrf})
+    assert response.ok, response.text()
+
+    # Gone from the list of the agent who erased it and from the thread another agent had open.
+    row(dpo, conversation_id).wait_for(state="detached")
+    ada.get_by_role("status").filter(has_text="This conversation was erased").wait_for()
+    assert row(ada, conversation_id).count() == 0
+    assert "Please delete everything about me" not in ada.content()
+    assert ada.url.endswith(INBOX)  # a reload does not try the erased conversation again
+    assert ada.errors == [] and dpo.errors == []
 
 
 def test_a_saved_reply_is_inserted_with_a_slash_shortcut(contexts, site, users):

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from chatwidget import datarights
+from chatwidget import chat, datarights
 from chatwidget.consumers.base import CloseCode
 from chatwidget.models import WidgetToken
 
@@ -43,6 +43,26 @@ async def test_erasing_a_contact_closes_every_open_tab_of_it_and_no_other(widget
     code = await accepted_then_closed(VISITOR, cookies=erased.cookies)
     assert code == CloseCode.UNAUTHENTICATED
     await bystander.disconnect()
+
+
+async def test_the_agents_inbox_hears_which_conversations_an_erase_removed(widget,
+                                                                             agent_cookies):
+    erased = await sync_to_async(new_browser)(widget)
+    await sync_to_async(chat.start_conversation)(erased.contact)
+    kept = await sync_to_async(new_browser)(widget)
+    await sync_to_async(chat.start_conversation)(kept.contact)
+    conversations = await sync_to_async(lambda: sorted(
+        erased.contact.conversations.values_list("pk", flat=True)))()
+    inbox = await sockets.agent(agent_cookies)
+    actor = await sync_to_async(staff_user)()
+
+    await sync_to_async(datarights.erase_contact)(erased.contact, actor=actor)
+
+    frame = await receive(inbox)
+    assert frame["type"] == "contact.erased" and frame["mode"] == "delete"
+    assert frame["contactIds"] == [erased.contact.pk]
+    assert sorted(frame["conversationIds"]) == conversations and conversations
+    await inbox.disconnect()
 
 
 async def test_an_expired_token_is_refused_by_the_socket(widget):

@@ -114,6 +114,7 @@ class Inbox {
     const { store } = this;
     if (store.openId !== id) this.composer.reset();
     store.openId = id;
+    store.notice = '';
     store.activeId = id;
     if (history) {
       const url = this.actions().conversationUrl(id);
@@ -248,6 +249,12 @@ class Inbox {
       if (detail) detail.contact = { ...detail.contact, ...contact };
       store.changed('list');
       store.changed('contact');
+    });
+    client.on('contact.erased', ({ contactIds, conversationIds }) => {
+      // The deep link of an erased conversation must not survive a reload.
+      if (conversationIds.includes(store.openId)) window.history.replaceState({}, '', this.config.inbox);
+      store.erase(contactIds, conversationIds);
+      this.updateTitle();
     });
     client.on('agent.presence', (frame) => {
       const known = store.agents.get(frame.agentId);

@@ -21,6 +21,7 @@ export class Store {
     this.listLoading = false;
     this.activeId = null;            // highlighted in the list (keyboard)
     this.openId = null;              // shown in the thread
+    this.notice = '';                // why no thread is shown (an erased contact)
     this.threads = new Map();        // id -> {items, ids, hasOlder, contactRead, loaded}
     this.contacts = new Map();       // contact id -> contact panel data
     this.typing = new Map();         // conversation id -> {name, until}
@@ -92,6 +93,24 @@ export class Store {
     else if (!this.matches(merged) && id !== this.openId) this.listed.delete(id);
     this.changed('list');
     if (id === this.openId) this.changed('thread');
+  }
+
+  /** A contact was erased (data rights): nothing of it stays on screen. */
+  erase(contactIds, conversationIds) {
+    for (const id of conversationIds) {
+      this.conversations.delete(id);
+      this.listed.delete(id);
+      this.threads.delete(id);
+      this.typing.delete(id);
+    }
+    for (const id of contactIds) this.contacts.delete(id);
+    if (conversationIds.includes(this.openId)) {
+      this.openId = null;
+      this.notice = 'This conversation was erased: its contact asked for their data to be deleted.';
+    }
+    this.changed('list');
+    this.changed('thread');
+    this.changed('contact');
   }
 
   rows() {

@@ -21,8 +21,9 @@ export class ThreadView {
       onscroll: () => { if (!this.rendering && this.log.scrollTop < 60) actions.loadOlder(); },
     });
     this.typing = h('p', { className: 'cw-typing', attrs: { 'aria-live': 'polite' } });
-    this.placeholder = h('div', { className: 'cw-thread-empty' },
-      h('p', { className: 'cw-thread-empty-title' }, 'No conversation open'),
+    this.placeholderTitle = h('p', { className: 'cw-thread-empty-title', attrs: { role: 'status' } },
+      'No conversation open');
+    this.placeholder = h('div', { className: 'cw-thread-empty' }, this.placeholderTitle,
       h('p', {}, 'Pick one from the list, or press j / k and Enter.'));
     this.body = h('div', { className: 'cw-thread-body', hidden: true },
       h('header', { className: 'cw-thread-head' },
@@ -58,7 +59,14 @@ export class ThreadView {
     const row = id != null ? store.conversations.get(id) : null;
     this.placeholder.hidden = !!row;
     this.body.hidden = !row;
-    if (!row) return;
+    this.placeholderTitle.textContent = store.notice || 'No conversation open';
+    if (!row) {
+      // Nothing of a conversation that went (an erased contact) stays in the page.
+      replaceChildren(this.log);
+      this.title.textContent = '';
+      this.renderedId = null;
+      return;
+    }
     const name = contactName(row.contact, row.contactId);
     this.title.textContent = name;
     const closed = row.status === 'closed';
