@@ -1,6 +1,7 @@
 """The widget in real Chromium shows every message across a Redis restart: the visitor's
 page on worker A, an agent posting through worker B, redis-server killed and restarted
-on its port between live messages. Zero missing, no duplicates."""
+on its port between live messages. Zero missing, no duplicates, and a conversation closed
+while Redis was down shows as closed."""
 
 from __future__ import annotations
 
@@ -36,6 +37,17 @@ class Agent:
             {"body": body})
         assert status == 201, data
 
+    def close(self, conversation_id: int) -> None:
+        status, data = self.browser.post(
+            self.server.url, f"/chatwidget/api/agent/conversations/{conversation_id}/close/")
+        assert status == 200, data
+
+
+CLOSED_NOTE_SHOWN = """() => {
+    const note = document.querySelector('chatwidget-root').shadowRoot.querySelector('.cw-closed');
+    return !!note && !note.hidden;
+}"""
+
 
 def is_resync(payload: str | bytes) -> bool:
     return json.loads(payload).get("type") == "resync"
@@ -70,6 +82,7 @@ def test_the_widget_shows_every_message_across_a_redis_restart(chromium, servers
         try:
             reply("sent while Redis is down")
             reply("also sent while Redis is down")
+            agent.close(conversation_id)  # not a message: resume alone would not bring it
         finally:
             # Worker A's subscriber reconnects by itself and tells the page's socket.
             with socket.expect_event("framereceived", predicate=is_resync, timeout=30_000):
@@ -79,6 +92,8 @@ def test_the_widget_shows_every_message_across_a_redis_restart(chromium, servers
         for body in expected:
             wait_bubble(page, body)
         assert bubbles(page) == expected
+        # The close the layer lost reached the widget too (a resync catches up on state).
+        page.wait_for_function(CLOSED_NOTE_SHOWN)
         assert not socket.is_closed()  # recovered in place, without reconnecting
     finally:
         context.close()

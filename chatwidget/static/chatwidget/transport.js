@@ -258,10 +258,12 @@ export function setConnection(value) {
 // The server may have dropped live events meant for this tab (it fell behind, or the
 // channel layer reconnected). `after` is the last message it delivered before the gap;
 // lastId may already be past the gap, so resume from the lower of the two. Messages
-// replayed twice are dropped by id (storeMessage).
+// replayed twice are dropped by id (storeMessage). Lost events that are not messages (a
+// close, a read, unread counts) come back with a ping: it carries the conversations' state.
 function resync(p) {
   const after = typeof p.after === 'number' ? Math.min(p.after, state.lastId) : state.lastId;
   frame({ type: 'resume', after });
+  refresh().catch(fail);
 }
 
 function socketError(payload) {
