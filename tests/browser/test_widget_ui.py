@@ -140,15 +140,28 @@ def test_selected_conversation_and_the_launcher_close_icon(new_context, site):
 # ---------------------------------------------------------------- consent first
 
 
-@pytest.fixture
-def consent_site(site):
+def start_consent_site(site, *, on_open: bool):
     """A second server on the same database with CHATWIDGET["REQUIRE_CONSENT"] = True."""
     from tests.servers import start_asgi_server
 
-    server = start_asgi_server(env={
+    return start_asgi_server(env={
         "DJANGO_SETTINGS_MODULE": "tests.browser.consent_site",
         "DATABASE_URL": f"sqlite:///{site.db_path}",
+        "CHATWIDGET_TEST_CONSENT_ON_OPEN": "1" if on_open else "0",
     })
+
+
+@pytest.fixture
+def consent_site(site):
+    server = start_consent_site(site, on_open=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page_consent_site(site):
+    """CONSENT_ON_OPEN = False: only the page (its cookie banner) can consent."""
+    server = start_consent_site(site, on_open=False)
     yield server
     server.stop()
 
@@ -195,4 +208,29 @@ def test_opening_the_chat_is_consent(new_context, consent_site):
     page.keyboard.press("Enter")
     wait_event(page, "onNewConversation")
     assert callbacks(page, "onChatOpened")
+    assert page.errors == []
+
+
+def test_with_consent_left_to_the_page_the_launcher_waits_for_it(new_context,
+                                                                 page_consent_site):
+    context = new_context(base_url=page_consent_site.url)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto("/")
+    # The widget is built, but a launcher that could not start the chat is not shown.
+    page.locator(".cw-launcher").wait_for(state="attached")
+    assert not page.locator(".cw-launcher").is_visible()
+    assert not [url for url in requests if "/chatwidget/api/" in url]
+    assert page.evaluate("window.__sockets.length") == 0
+    assert [c for c in context.cookies() if c["name"] == "chatwidget"] == []
+
+    page.evaluate("chatwidget.consent(true)")
+    page.locator(".cw-launcher").wait_for()  # visible now
+    page.wait_for_function("() => window.__ready === true")
+    page.click(".cw-launcher")
+    page.get_by_role("dialog").wait_for()
+    assert [c["name"] for c in context.cookies() if c["name"] == "chatwidget"] == ["chatwidget"]
     assert page.errors == []

@@ -184,7 +184,8 @@ function renderWidget() {
 }
 
 function renderOpen(how) {
-  ui.wrap.hidden = state.hidden;
+  // A launcher that could not start the chat (consent is the page's alone) is not shown.
+  ui.wrap.hidden = state.hidden || (state.phase === 'consent' && !state.config.consentOnOpen);
   ui.launcher.setAttribute('aria-expanded', String(state.open));
   ui.launcher.classList.toggle('cw-active', state.open);
   renderLauncher();
