@@ -323,6 +323,14 @@ def test_assign_and_close_by_one_agent_show_live_for_another_and_in_the_widget(
     bea_row.locator(".cw-assignee", has_text="Ada").wait_for()
     bea.locator(".cw-thread-assignee", has_text="Assigned to Ada").wait_for()
 
+    # Ada hands it to Bea with the assignee menu: Bea sees it as hers, live.
+    ada.get_by_role("combobox", name="Assignee").select_option(label="Bea")
+    bea_row.locator(".cw-assignee", has_text="You").wait_for()
+    bea.get_by_role("button", name="Assign to me").wait_for(state="hidden")
+    ada.locator(".cw-thread-assignee", has_text="Assigned to Bea").wait_for()
+    assert bea.get_by_role("combobox", name="Assignee").input_value() == str(
+        site.query("SELECT id FROM auth_user WHERE username = 'bea'")[0]["id"])
+
     page.evaluate("chatwidget.open()")
     ada.get_by_role("button", name="Close conversation").click()
     bea.get_by_role("button", name="Reopen conversation").wait_for()

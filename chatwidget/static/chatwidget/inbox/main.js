@@ -48,6 +48,7 @@ class Inbox {
       open: (id) => this.open(id),
       loadOlder: () => this.loadOlder(),
       assignToMe: () => this.change((id) => this.client.assign(id, this.config.agent.id)),
+      assignTo: (agentId) => this.change((id) => this.client.assign(id, agentId)),
       close: () => this.change((id) => this.client.close(id)),
       reopen: () => this.change((id) => this.client.reopen(id)),
       reply: (body, files, onProgress) => this.reply(body, files, onProgress),
@@ -308,6 +309,7 @@ class Inbox {
 
   setAgents(data) {
     for (const agent of data.results || []) this.store.agents.set(agent.id, agent);
+    this.store.changed('agents');
     const online = (data.results || []).filter((a) => a.online && a.id !== this.config.agent.id);
     this.others.textContent = online.length ? `${online.length} other agent${online.length > 1 ? 's' : ''} online` : '';
     this.others.title = online.map((a) => a.name).join(', ');

@@ -11,6 +11,13 @@ export class ThreadView {
     this.status = h('span', { className: 'cw-status' });
     this.assignee = h('span', { className: 'cw-thread-assignee' });
     this.assignButton = h('button', { type: 'button', className: 'cw-button', onclick: () => actions.assignToMe() }, 'Assign to me');
+    // Any agent (or nobody): the same call the API offers a bot.
+    this.assignSelect = h('select', {
+      className: 'cw-assign-select',
+      attrs: { 'aria-label': 'Assignee' },
+      onchange: () => actions.assignTo(this.assignSelect.value === '' ? null : Number(this.assignSelect.value)),
+    });
+    this.agentsKey = '';
     this.closeButton = h('button', { type: 'button', className: 'cw-button', onclick: () => actions.close() }, 'Close conversation');
     this.reopenButton = h('button', { type: 'button', className: 'cw-button', onclick: () => actions.reopen() }, 'Reopen conversation');
     this.log = h('div', {
@@ -29,12 +36,13 @@ export class ThreadView {
       h('header', { className: 'cw-thread-head' },
         h('div', { className: 'cw-thread-heading' }, this.title,
           h('p', { className: 'cw-thread-sub' }, this.status, this.assignee)),
-        h('div', { className: 'cw-thread-actions' }, this.assignButton, this.closeButton, this.reopenButton)),
+        h('div', { className: 'cw-thread-actions' }, this.assignSelect, this.assignButton, this.closeButton, this.reopenButton)),
       this.log, this.typing, composer.element);
     this.element = h('section', { className: 'cw-pane cw-thread-pane', attrs: { 'aria-label': 'Conversation' } },
       this.placeholder, this.body);
     this.renderedId = null;
     store.on('thread', () => this.render());
+    store.on('agents', () => this.renderAssignees());
     store.on('typing', (id) => { if (id === store.openId) this.renderTyping(); });
     for (const type of ['dragenter', 'dragover']) {
       this.body.addEventListener(type, (event) => {
@@ -76,11 +84,29 @@ export class ThreadView {
     this.assignee.textContent = row.assigneeId == null ? 'Unassigned'
       : `Assigned to ${mine ? 'you' : (row.assignee ? row.assignee.name : `agent #${row.assigneeId}`)}`;
     this.assignButton.hidden = mine;
+    this.renderAssignees();
     this.closeButton.hidden = closed;
     this.reopenButton.hidden = !closed;
     this.renderLog(id);
     this.renderTyping();
     this.composer.render();
+  }
+
+  /** The assignee menu: rebuilt only when the agents change, so an open menu stays open. */
+  renderAssignees() {
+    const { store } = this;
+    const row = store.openId != null ? store.conversations.get(store.openId) : null;
+    if (!row) return;
+    const agents = [...store.agents.values()].sort((a, b) => a.name.localeCompare(b.name));
+    if (row.assigneeId != null && !store.agents.has(row.assigneeId)) agents.push(store.agentRef(row.assigneeId));
+    const key = agents.map((a) => `${a.id}:${a.name}`).join('|');
+    if (key !== this.agentsKey) {
+      this.agentsKey = key;
+      replaceChildren(this.assignSelect,
+        h('option', { value: '' }, 'Unassigned'),
+        agents.map((a) => h('option', { value: String(a.id) }, a.id === store.agent.id ? `${a.name} (you)` : a.name)));
+    }
+    this.assignSelect.value = row.assigneeId == null ? '' : String(row.assigneeId);
   }
 
   renderLog(id) {
