@@ -25,6 +25,8 @@ _opener = urllib.request.build_opener(
 class Browser:
     def __init__(self, cookies: dict[str, str] | None = None) -> None:
         self.cookies: dict[str, str] = dict(cookies or {})
+        # The headers of the last response (Retry-After, Cache-Control...), any case.
+        self.headers: Any = {}
 
     def cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -60,6 +62,7 @@ class Browser:
             response = error
         with response:
             self._remember(response.headers)
+            self.headers = response.headers
             raw = response.read()
             status = response.status if hasattr(response, "status") else response.code
         try:

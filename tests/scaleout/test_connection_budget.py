@@ -9,7 +9,10 @@ number of threads, decides how many connections the site holds (docs/deploy.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 
+import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -66,11 +69,13 @@ def visitor_with_conversation(server) -> tuple[Browser, int]:
     return browser, created["conversation"]["conversationId"]
 
 
-async def send_and_hear(socket: Socket, conversation_id: int, body: str) -> str:
-    """Send one message once the socket is ready; "delivered" once the tab hears it back."""
-    ready = await socket.receive()
-    if ready["type"] != "ready":
-        return f"not ready: {ready}"
+async def send_and_hear(socket: Socket, conversation_id: int, body: str, *,
+                        ready: bool = True) -> str:
+    """Send one message (first waiting for ``ready``); "delivered" once the tab hears it."""
+    if ready:
+        frame = await socket.receive()
+        if frame["type"] != "ready":
+            return f"not ready: {frame}"
     await socket.send(type="message.send", conversationId=conversation_id, body=body,
                       clientId=body)
     while True:
@@ -138,3 +143,88 @@ def test_more_requests_and_sockets_than_postgres_accepts_all_succeed(
                   "Message.objects.filter(body__startswith='burst-').count()") == [1, SOCKETS]
     for server in budget_workers:
         assert "OperationalError" not in server.log(), server.log()
+
+
+# ---------------------------------------------------------------- the pool runs dry
+
+NARROW_TIMEOUT = 0.5
+
+
+@pytest.fixture(scope="module")
+def narrow_worker(budget_site):
+    """A worker whose pool holds one connection, given up on after NARROW_TIMEOUT s."""
+    env = {**budget_site["env"], "DATABASE_POOL_MAX_SIZE": "1", "DATABASE_POOL_MIN_SIZE": "1",
+           "DATABASE_POOL_TIMEOUT": str(NARROW_TIMEOUT)}
+    server = start_asgi_server(env=env, server="uvicorn")
+    yield server
+    server.stop()
+
+
+@contextlib.contextmanager
+def contacts_locked(postgres):
+    """Hold an exclusive lock on the contact table until the block ends."""
+    with psycopg.connect(postgres.url) as locker:
+        locker.execute("LOCK TABLE chatwidget_contact IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            locker.rollback()
+
+
+def wait_for_a_query_blocked_on_the_lock(postgres) -> None:
+    with psycopg.connect(postgres.url, autocommit=True) as watcher:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            row = watcher.execute("SELECT count(*) FROM pg_stat_activity "
+                                  "WHERE wait_event_type = 'Lock'").fetchone()
+            if row[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the first request never reached the database")
+
+
+def assert_unavailable(status: int, data, headers) -> None:
+    assert status == 503, data
+    assert data["error"]["type"] == "unavailable", data
+    assert int(headers["Retry-After"]) >= 1, dict(headers)
+
+
+async def test_a_request_that_gets_no_pooled_connection_is_told_to_retry(
+        narrow_worker, small_postgres):
+    server = narrow_worker
+    visitor, conversation_id = await asyncio.to_thread(visitor_with_conversation, server)
+    tab = await visitor.socket(server.ws_url, VISITOR, origin=server.url)
+    assert (await tab.receive())["type"] == "ready"
+
+    with contacts_locked(small_postgres):
+        # A first visitor's ping takes the worker's only connection and waits on the lock.
+        first = asyncio.ensure_future(asyncio.to_thread(
+            Browser().post, server.url, "/chatwidget/api/ping/"))
+        await asyncio.to_thread(wait_for_a_query_blocked_on_the_lock, small_postgres)
+
+        # The visitor's cookie is looked up by the middleware, a new one's ping in the view:
+        # both wait for the pool in vain and get the API's JSON error, not a 500 page.
+        status, data = await asyncio.to_thread(
+            visitor.post, server.url, "/chatwidget/api/conversations/", {"body": "x"})
+        assert_unavailable(status, data, visitor.headers)
+        newcomer = Browser()
+        status, data = await asyncio.to_thread(
+            newcomer.post, server.url, "/chatwidget/api/ping/")
+        assert_unavailable(status, data, newcomer.headers)
+
+        # A ready socket refuses the frame, retryable; a new one closes with "try again".
+        await tab.send(type="message.send", conversationId=conversation_id, body="busy",
+                       clientId="busy-1")
+        error = await tab.receive_type("error")
+        assert (error["code"], error["clientId"]) == ("unavailable", "busy-1")
+        assert error["retryAfter"] >= 1
+        second_tab = await visitor.socket(server.ws_url, VISITOR, origin=server.url)
+        assert await second_tab.close_code() == 1013
+
+    assert (await first)[0] == 200
+    # The same frame, retried, goes through once the pool has a connection again.
+    assert await send_and_hear(tab, conversation_id, "busy-1", ready=False) == "delivered"
+    await tab.close()
+    # The operator reads why, in one line per refusal, and no error trace.
+    assert "database unavailable" in server.log()
+    assert "OperationalError" not in server.log(), server.log()
