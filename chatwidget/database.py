@@ -4,12 +4,14 @@ No pooled connection free within the pool's timeout, a server refusing clients (
 clients already"), a connection lost mid-request: none is the caller's fault and the same
 request succeeds a moment later. Every transport answers it the same way: REST with 503
 ``unavailable`` and ``Retry-After`` (``api.errors``), a socket frame with an ``unavailable``
-error frame, a socket handshake with close code 1013 (``consumers.base``).
+error frame, a socket handshake with close code 1013 (``consumers.base``, and
+:func:`answer_handshake` for what runs before a consumer).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import OperationalError
 
@@ -29,6 +31,9 @@ MESSAGE = "The service is busy. Retry shortly."
 # (shutting down, cannot connect now). Deadlocks and serialization failures (class 40)
 # are not here: they mean a race in the code, and must stay loud.
 _UNAVAILABLE_CLASSES = frozenset({"08", "53", "57"})
+# ASGI messages that answer a websocket handshake.
+_HANDSHAKE_ANSWERS = frozenset({"websocket.accept", "websocket.close",
+                                "websocket.http.response.start"})
 
 
 def unavailable(error: BaseException) -> bool:
@@ -50,3 +55,38 @@ def report(error: BaseException) -> None:
     first_line = next(iter(str(cause).splitlines()), "")
     logger.warning("chatwidget: database unavailable, client asked to retry: %s: %s",
                    type(cause).__name__, first_line)
+
+
+async def answer_handshake(application: Any, scope: dict[str, Any], receive: Any,
+                           send: Any) -> Any:
+    """Run a websocket ``application``; if the database fails it before the handshake is
+    answered (Channels' ``AuthMiddleware`` reads the session before any consumer runs),
+    accept and close with 1013 so the client reconnects later, instead of an HTTP 500.
+
+    Consumers answer their own failures (``consumers.base``); this covers what runs before.
+    """
+    connected = answered = False
+
+    async def receive_tracked() -> dict[str, Any]:
+        nonlocal connected
+        message = await receive()
+        connected = connected or message["type"] == "websocket.connect"
+        return message
+
+    async def send_tracked(message: dict[str, Any]) -> None:
+        nonlocal answered
+        answered = answered or message["type"] in _HANDSHAKE_ANSWERS
+        await send(message)
+
+    try:
+        return await application(scope, receive_tracked, send_tracked)
+    except OperationalError as error:
+        if answered or not unavailable(error):
+            raise
+        report(error)
+        from .consumers.base import CloseCode  # here: consumers.base imports this module
+
+        if not connected:
+            await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": int(CloseCode.TRY_AGAIN)})

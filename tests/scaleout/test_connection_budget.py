@@ -220,6 +220,10 @@ async def test_a_request_that_gets_no_pooled_connection_is_told_to_retry(
         assert error["retryAfter"] >= 1
         second_tab = await visitor.socket(server.ws_url, VISITOR, origin=server.url)
         assert await second_tab.close_code() == 1013
+        # A site session is read before any consumer runs (Channels' AuthMiddleware).
+        signed_in = Browser({**visitor.cookies, "sessionid": "s" * 32})
+        third_tab = await signed_in.socket(server.ws_url, VISITOR, origin=server.url)
+        assert await third_tab.close_code() == 1013
 
     assert (await first)[0] == 200
     # The same frame, retried, goes through once the pool has a connection again.
