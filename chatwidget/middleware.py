@@ -42,10 +42,8 @@ class ChatWidgetMiddleware:
 
 
 def is_chatwidget_url(request: HttpRequest) -> bool:
-    """One of chatwidget's own URLs (API, attachments, export), whose callers read JSON.
-
-    The site's own pages keep the site's error handling.
-    """
+    """One of chatwidget's own URLs (API, attachments, export): its callers expect the
+    API's error shape. The site's own pages keep the site's error handling."""
     try:
         match = resolve(request.path_info, getattr(request, "urlconf", None))
     except Resolver404:
