@@ -27,6 +27,9 @@ MAX_CONNECTIONS = 12
 # Two workers x 4 = 8, leaving 4 for manage.py and the test's own connections: the
 # budget docs/deploy.md asks for (workers x max_size <= max_connections - headroom).
 POOL_SIZE = 4
+# A request may wait its turn for a connection (that is the point); on a loaded machine
+# the wait must not be mistaken for a refusal, so both sides wait long.
+WAIT = 60
 PINGS = 24
 IDENTIFIES = 8
 SOCKETS = 6
@@ -43,7 +46,8 @@ def small_postgres():
 @pytest.fixture(scope="module")
 def budget_site(redis, small_postgres):
     env = {"DATABASE_URL": small_postgres.url, "REDIS_URL": redis.url, "DEBUG": "1",
-           "ALLOWED_HOSTS": "127.0.0.1,localhost", "DATABASE_POOL_MAX_SIZE": str(POOL_SIZE)}
+           "ALLOWED_HOSTS": "127.0.0.1,localhost", "DATABASE_POOL_MAX_SIZE": str(POOL_SIZE),
+           "DATABASE_POOL_TIMEOUT": str(WAIT)}
     manage("migrate", "--noinput", env=env)
     return {"env": env}
 
@@ -73,19 +77,19 @@ async def send_and_hear(socket: Socket, conversation_id: int, body: str, *,
                         ready: bool = True) -> str:
     """Send one message (first waiting for ``ready``); "delivered" once the tab hears it."""
     if ready:
-        frame = await socket.receive()
+        frame = await socket.receive(WAIT)
         if frame["type"] != "ready":
             return f"not ready: {frame}"
     await socket.send(type="message.send", conversationId=conversation_id, body=body,
                       clientId=body)
     while True:
-        frame = await socket.receive()
+        frame = await socket.receive(WAIT)
         if frame["type"] == "error":
             return f"error: {frame}"
         if frame["type"] == "message.ack":
             # Closing before the tab hears its own message would race the server's send
             # of it (an error logged on its own account, not this test's subject).
-            await socket.receive_message(frame["message"]["id"])
+            await socket.receive_message(frame["message"]["id"], WAIT)
             return "delivered"
 
 
@@ -94,7 +98,8 @@ def send_over_socket(browser: Browser, server, conversation_id: int, body: str) 
 
     async def run() -> str:
         try:
-            socket = await browser.socket(server.ws_url, VISITOR, origin=server.url)
+            socket = await browser.socket(server.ws_url, VISITOR, origin=server.url,
+                                          timeout=WAIT)
         except Exception as error:  # a refused handshake (HTTP 500) is an answer here
             return f"handshake failed: {error!r}"
         try:
@@ -118,11 +123,11 @@ def test_more_requests_and_sockets_than_postgres_accepts_all_succeed(
 
     calls = [
         *[(lambda server=server: Browser().post(server.url, "/chatwidget/api/ping/",
-                                                {"transport": "bearer"}))
+                                                {"transport": "bearer"}, timeout=WAIT))
           for server in workers(budget_workers, PINGS)],
         *[(lambda browser=browser, server=server: browser.post(
             server.url, "/chatwidget/api/identify/",
-            {"external_id": "budget-1", "user_hash": signature}))
+            {"external_id": "budget-1", "user_hash": signature}, timeout=WAIT))
           for browser, server in zip(identifying, workers(budget_workers, IDENTIFIES),
                                      strict=True)],
         *[(lambda browser=browser, server=server, conversation_id=conversation_id, i=i:
@@ -199,7 +204,7 @@ async def test_a_request_that_gets_no_pooled_connection_is_told_to_retry(
     with contacts_locked(small_postgres):
         # A first visitor's ping takes the worker's only connection and waits on the lock.
         first = asyncio.ensure_future(asyncio.to_thread(
-            Browser().post, server.url, "/chatwidget/api/ping/"))
+            Browser().post, server.url, "/chatwidget/api/ping/", timeout=WAIT))
         await asyncio.to_thread(wait_for_a_query_blocked_on_the_lock, small_postgres)
 
         # The visitor's cookie is looked up by the middleware, a new one's ping in the view:
