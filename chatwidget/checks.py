@@ -1,4 +1,4 @@
-"""System checks (ids chatwidget.E001…E011, W001…W007); listed with their hints in docs/checks.md.
+"""System checks (ids chatwidget.E001…E011, W001…W008); listed with their hints in docs/checks.md.
 
 A misconfigured chat fails quietly in the browser (a socket that never connects, a cookie
 that is never written, a history shown to the wrong person), so everything that can be
@@ -172,6 +172,38 @@ def check_channel_layer_deploy(
             )
         ]
     return []
+
+
+@register(TAG, Tags.database, deploy=True)
+def check_database_connections(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> Messages:
+    """Persistent PostgreSQL connections without a pool run out under ASGI.
+
+    Django's ASGI handler runs every HTTP request on a thread of its own, and a persistent
+    connection belongs to its thread: they pile up until PostgreSQL refuses clients.
+    """
+    if settings.DEBUG:
+        return []
+    messages: Messages = []
+    for alias, database in settings.DATABASES.items():
+        persistent = database.get("CONN_MAX_AGE", 0) != 0  # None: forever
+        pooled = bool((database.get("OPTIONS") or {}).get("pool"))
+        if database.get("ENGINE", "").endswith("postgresql") and persistent and not pooled:
+            messages.append(Warning(
+                f"DATABASES[{alias!r}] keeps persistent PostgreSQL connections "
+                f"(CONN_MAX_AGE={database.get('CONN_MAX_AGE')}) without a pool: under ASGI "
+                "each request's thread keeps its own, until PostgreSQL answers 'too many "
+                "clients' and requests fail with 500.",
+                hint=(
+                    'Pool them: "CONN_MAX_AGE": 0, "OPTIONS": {"pool": {"max_size": N}} '
+                    "(pip install 'chatwidget[postgres]'), with workers x N below "
+                    "max_connections (docs/deploy.md). Behind PgBouncer, silence "
+                    "chatwidget.W008."
+                ),
+                id="chatwidget.W008",
+            ))
+    return messages
 
 
 # ---------------------------------------------------------------- middleware and templates

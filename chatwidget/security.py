@@ -7,7 +7,8 @@ socket and adds one door: a foreign origin may reach the *visitor* socket, marke
 ``scope["chatwidget_cross_origin"] = True``. The visitor consumer then admits it only if the
 origin is allowed for the widget (``Widget.allowed_origins`` or ``CHATWIDGET
 ["ALLOWED_ORIGINS"]``) and only with a bearer token: the browser's ambient cookie is never
-trusted from a foreign origin (cross-site websocket hijacking).
+trusted from a foreign origin (cross-site websocket hijacking). Being the outermost layer,
+it also answers a handshake the database could not serve (``database.answer_handshake``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 
-from . import conf
+from . import conf, database
 
 # The visitor socket's route (chatwidget.routing); matched as a suffix so the app's
 # patterns may be mounted under a prefix.
@@ -97,12 +98,12 @@ class WidgetOriginValidator:
             raise ValueError("WidgetOriginValidator only handles websocket connections")
         origin = header(scope, b"origin")
         if is_site_origin(origin):
-            return await self.application(
-                dict(scope, chatwidget_cross_origin=False), receive, send
+            return await database.answer_handshake(
+                self.application, dict(scope, chatwidget_cross_origin=False), receive, send
             )
         if origin and scope.get("path", "").endswith(self.visitor_path_suffix):
             # The consumer checks the origin against the widget, which needs the database.
-            return await self.application(
-                dict(scope, chatwidget_cross_origin=True), receive, send
+            return await database.answer_handshake(
+                self.application, dict(scope, chatwidget_cross_origin=True), receive, send
             )
         return await WebsocketDenier()(scope, receive, send)

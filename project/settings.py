@@ -122,9 +122,29 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
     )
 }
-# A new connection per message costs several times the throughput: keep them open.
-DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Django keeps a connection per thread, and ASGI runs every HTTP request on a thread of
+    # its own: persistent connections pile up until PostgreSQL refuses clients. A pool per
+    # worker bounds them (workers x max_size, docs/deploy.md); a request that cannot get a
+    # connection within the timeout is answered 503 (chatwidget/database.py).
+    _pool_size = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
+    if _pool_size > 0:
+        if int(os.environ.get("CONN_MAX_AGE", "0")):
+            raise ImproperlyConfigured(
+                "CONN_MAX_AGE keeps one PostgreSQL connection per thread; the demo pools "
+                "them instead (DATABASE_POOL_MAX_SIZE). Unset CONN_MAX_AGE, or set "
+                "DATABASE_POOL_MAX_SIZE=0 to connect per thread (behind PgBouncer)."
+            )
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": min(_pool_size, int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2"))),
+            "max_size": _pool_size,
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        }
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "0"))
+else:
+    # A new connection per message costs several times the throughput: keep them open.
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several threads (ASGI sync workers) write to one file: wait rather than fail.
     DATABASES["default"]["OPTIONS"] = {

@@ -278,9 +278,11 @@ def start_redis(port: int | None = None) -> RedisServer:
 class PostgresServer(_Process):
     """A throwaway PostgreSQL cluster with one database; ``stop()`` removes it."""
 
-    def __init__(self, bin_dir: str, port: int, dbname: str, user: str) -> None:
+    def __init__(self, bin_dir: str, port: int, dbname: str, user: str,
+                 max_connections: int = 100) -> None:
         super().__init__()
         self.bin_dir = bin_dir
+        self.max_connections = max_connections
         self.port = port
         self.dbname = dbname
         self.user = user
@@ -312,7 +314,8 @@ class PostgresServer(_Process):
         argv = [os.path.join(self.bin_dir, "postgres"), "-D", data, "-p", str(self.port),
                 "-k", self.dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "shared_buffers=32MB", "-c", "max_connections=100"]
+                "-c", "shared_buffers=32MB",
+                "-c", f"max_connections={self.max_connections}"]
         self._spawn(argv, env=None, cwd=self.dir, log_path=Path(self.dir) / "postgres.log",
                     user=self.os_user)
         self._wait_for_port(self.port, timeout)
@@ -348,13 +351,16 @@ class PostgresServer(_Process):
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_postgres(dbname: str = "chatwidget", user: str = "chatwidget") -> PostgresServer:
+def start_postgres(dbname: str = "chatwidget", user: str = "chatwidget", *,
+                   max_connections: int = 100) -> PostgresServer:
+    """A fresh cluster; a low ``max_connections`` shows who holds more connections than
+    the deployment budgets (``user`` is its superuser, so the reserved slots count too)."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         unavailable("PostgreSQL", "initdb not found (apt-get install postgresql)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         unavailable("PostgreSQL", "running as root and runuser is missing")
-    server = PostgresServer(bin_dir, free_port(), dbname, user)
+    server = PostgresServer(bin_dir, free_port(), dbname, user, max_connections)
     try:
         return server.start()
     except BaseException:

@@ -140,6 +140,31 @@ def test_in_memory_layer_in_development_is_fine() -> None:
         assert "chatwidget.W001" not in ids()
 
 
+# The check only reads DATABASES; no connection is made with these.
+only_read = pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+
+
+def postgres(**database) -> dict:
+    return {"default": {**settings.DATABASES["default"], "ENGINE":
+                        "django.db.backends.postgresql", "OPTIONS": {}, **database}}
+
+
+@only_read
+@pytest.mark.parametrize("max_age", [60, None])
+def test_persistent_postgres_connections_without_a_pool_warn_on_deploy_check(max_age) -> None:
+    with override_settings(DEBUG=False, DATABASES=postgres(CONN_MAX_AGE=max_age)):
+        assert "chatwidget.W008" in ids(deploy=True)
+        assert "chatwidget.W008" not in ids(deploy=False)
+
+
+@only_read
+def test_pooled_or_per_request_postgres_connections_are_fine() -> None:
+    pooled = postgres(CONN_MAX_AGE=0, OPTIONS={"pool": {"max_size": 4}})
+    for databases in (pooled, postgres(CONN_MAX_AGE=0)):
+        with override_settings(DEBUG=False, DATABASES=databases):
+            assert "chatwidget.W008" not in ids()
+
+
 # ---------------------------------------------------------------- middleware and templates
 
 

@@ -29,6 +29,9 @@ DEMO_VARIABLES = {
     "DATABASE_URL",
     "REDIS_URL",
     "CONN_MAX_AGE",
+    "DATABASE_POOL_MAX_SIZE",
+    "DATABASE_POOL_MIN_SIZE",
+    "DATABASE_POOL_TIMEOUT",
     "MEDIA_ROOT",
     "SECURE_COOKIES",
     "SECURE_SSL_REDIRECT",
@@ -140,13 +143,14 @@ def test_scale_out_variables_switch_database_and_channel_layer() -> None:
     config = settings_under(
         DATABASE_URL="postgres://chat:pw@127.0.0.1:5432/chat",
         REDIS_URL="redis://127.0.0.1:6379/1",
-        CONN_MAX_AGE="120",
         ALLOWED_HOSTS="chat.example,www.chat.example",
         CSRF_TRUSTED_ORIGINS="https://chat.example",
         MEDIA_ROOT="/srv/chat/media",
     )
     assert config["DATABASE"]["ENGINE"] == "django.db.backends.postgresql"
-    assert config["DATABASE"]["CONN_MAX_AGE"] == 120
+    assert config["DATABASE"]["CONN_MAX_AGE"] == 0
+    assert config["DATABASE"]["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 10,
+                                                     "timeout": 10.0}
     layer = config["CHANNEL_LAYERS"]["default"]
     assert layer == {
         "BACKEND": "chatwidget.redis_layer.RedisPubSubChannelLayer",
@@ -155,6 +159,30 @@ def test_scale_out_variables_switch_database_and_channel_layer() -> None:
     assert config["ALLOWED_HOSTS"] == ["chat.example", "www.chat.example"]
     assert config["CSRF_TRUSTED_ORIGINS"] == ["https://chat.example"]
     assert config["MEDIA_ROOT"] == "/srv/chat/media"
+
+
+def test_postgres_connections_come_from_a_pool_of_the_size_asked_for() -> None:
+    # Threads x workers would otherwise each keep a connection until PostgreSQL refuses.
+    config = settings_under(DATABASE_URL="postgres://chat@127.0.0.1/chat?sslmode=require",
+                            DATABASE_POOL_MAX_SIZE="4", DATABASE_POOL_MIN_SIZE="1",
+                            DATABASE_POOL_TIMEOUT="2.5")
+    assert config["DATABASE"]["OPTIONS"] == {
+        "sslmode": "require", "pool": {"min_size": 1, "max_size": 4, "timeout": 2.5}}
+    assert config["DATABASE"]["CONN_MAX_AGE"] == 0
+
+
+def test_persistent_connections_beside_the_pool_are_refused_at_start_up() -> None:
+    result = run(["-c", "import django; django.setup()"],
+                 DATABASE_URL="postgres://chat@127.0.0.1/chat", CONN_MAX_AGE="60")
+    assert result.returncode != 0
+    assert "DATABASE_POOL_MAX_SIZE=0" in result.stderr
+
+
+def test_without_the_pool_postgres_connects_per_thread_for_pgbouncer() -> None:
+    config = settings_under(DATABASE_URL="postgres://chat@127.0.0.1:6432/chat",
+                            DATABASE_POOL_MAX_SIZE="0", CONN_MAX_AGE="30")
+    assert "pool" not in config["DATABASE"]["OPTIONS"]
+    assert config["DATABASE"]["CONN_MAX_AGE"] == 30
 
 
 def test_production_mode_turns_on_https_settings() -> None:

@@ -12,13 +12,13 @@ from typing import Any
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from .. import identity, validation
+from .. import database, identity, validation
 
 # DRF's exception classes → the stable ``type`` strings clients switch on.
 _DRF_TYPES: list[tuple[type[exceptions.APIException], str]] = [
@@ -69,6 +69,12 @@ def error_body(type: str, message: str, fields: dict[str, list[str]] | None = No
         error["fields"] = {validation.printable(name): [validation.printable(m) for m in ms]
                            for name, ms in fields.items()}
     return {"error": error}
+
+
+def unavailable_response() -> JsonResponse:
+    """503 for a request the database could not serve now, outside DRF (the middleware)."""
+    return JsonResponse(error_body("unavailable", database.MESSAGE), status=503,
+                        headers={"Retry-After": str(database.RETRY_AFTER)})
 
 
 def _messages(detail: Any) -> list[str]:
@@ -134,6 +140,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))
+    elif database.unavailable(exc):
+        database.report(exc)
+        body, code = error_body("unavailable", database.MESSAGE), 503
+        headers["Retry-After"] = str(database.RETRY_AFTER)
     else:
         return None
     set_rollback()

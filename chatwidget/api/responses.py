@@ -32,6 +32,8 @@ ERROR_MEANINGS = {
          "`client_id` was already used for another message (`client_id_conflict`).",
     413: "The request body is larger than the server accepts (`too_large`).",
     429: "Throttled (`throttled`): retry after `Retry-After` seconds.",
+    503: "The database could not serve the request in time (`unavailable`): retry after "
+         "`Retry-After` seconds.",
 }
 
 

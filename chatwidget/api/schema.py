@@ -36,7 +36,7 @@ NO_NUL = "^[^\\x00]*$"
 NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
 ATTRIBUTE_FIELDS = {"attributes", "custom_attributes"}
 # Every operation can meet these; documented once here rather than on every view.
-COMMON_ERRORS = (404, 429)
+COMMON_ERRORS = (404, 429, 503)
 BODY_ERRORS = (400, 413)
 
 
@@ -90,7 +90,7 @@ def _error_response(code: int) -> dict[str, Any]:
         "description": responses.ERROR_MEANINGS[code],
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
-    if code == 429:
+    if code in (429, 503):
         response["headers"] = {"Retry-After": {
             "schema": {"type": "integer", "minimum": 1},
             "description": "Seconds to wait before trying again.",
@@ -104,7 +104,8 @@ def state_every_rule(result: dict[str, Any], generator: Any, request: Any,
 
     Request bodies refuse unknown fields and NUL characters, blank text where text is
     required, attribute names outside the key pattern; every operation may answer a JSON
-    404 (unknown id) or 429 (throttled), every operation with a body a 400 or 413.
+    404 (unknown id), 429 (throttled) or 503 (no database connection in time), every
+    operation with a body a 400 or 413.
     """
     schemas = result.get("components", {}).get("schemas", {})
     for name, component in schemas.items():
@@ -125,7 +126,8 @@ class ChatWidgetSchemaView(SpectacularAPIView):
         "TITLE": "chatwidget API",
         "DESCRIPTION": (
             "Visitor and agent REST API of the chatwidget Django app. Errors are always "
-            '`{"error": {"type", "message", "fields"?}}` with a 4xx status.'
+            '`{"error": {"type", "message", "fields"?}}` with a 4xx status (or 503 '
+            "`unavailable`, retry after `Retry-After`)."
         ),
         "VERSION": __version__,
         "COMPONENT_SPLIT_REQUEST": True,

@@ -17,8 +17,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from django.db import OperationalError
 
-from .. import chat, conf, events, ratelimit, validation
+from .. import chat, conf, database, events, ratelimit, validation
 from ..clock import clock
 
 logger = logging.getLogger("chatwidget.consumers")
@@ -29,7 +30,7 @@ class CloseCode(IntEnum):
 
     LOGOUT = 4001  # this browser's identity ended: ping again without a token
     LOGIN = 4002  # this browser switched identity: ping again, reconnect with the new token
-    TRY_AGAIN = 1013  # the channel layer is unreachable: reconnect with backoff
+    TRY_AGAIN = 1013  # the channel layer or the database is unreachable: reconnect later
     UNAUTHENTICATED = 4401  # no valid token / session: ping again (or log in) first
     FORBIDDEN = 4403  # origin not allowed, or not an agent
     RATE_LIMITED = 4408  # kept flooding after rate_limited errors
@@ -113,6 +114,7 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.closing = False
+        self.accepted = False
         self.oversized = 0
         self.validated_at = self.clock.monotonic()
         self.recheck_task: asyncio.Task[None] | None = None
@@ -121,6 +123,36 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         self.delivered_id: int | None = None
 
     # ------------------------------------------------------------ lifecycle helpers
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        try:
+            await super().websocket_connect(message)
+        except OperationalError as error:
+            if not database.unavailable(error):
+                raise
+            # The handshake did not finish (no ready, or no replay): reconnect and resume.
+            await self.database_unavailable(error, connecting=True)
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+
+    async def database_unavailable(self, error: OperationalError,
+                                   frame: dict[str, Any] | None = None, *,
+                                   connecting: bool = False) -> None:
+        """No database connection in time: a ready socket refuses the frame (retryable), one
+        still connecting or authenticating closes with 1013 and the client reconnects."""
+        database.report(error)
+        if self.closing:
+            return
+        if not connecting and self.recheck_task is not None:
+            await self.send_error("unavailable", database.MESSAGE, frame=frame,
+                                  retryAfter=database.RETRY_AFTER)
+            return
+        if not self.accepted:
+            # Accepted first, so the browser sees the close code, not a failed handshake.
+            await self.accept()
+        await self.close_with(CloseCode.TRY_AGAIN)
 
     async def join(self, group: str) -> None:
         """Join a group and remember it, so disconnect leaves it (Channels' own ``groups``)."""
@@ -271,7 +303,12 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         if not isinstance(kind, str):
             await self.send_error("invalid_field", "type must be a string.", field="type")
             return
-        await self.receive_frame(kind, frame)
+        try:
+            await self.receive_frame(kind, frame)
+        except OperationalError as error:
+            if not database.unavailable(error):
+                raise
+            await self.database_unavailable(error, frame)
 
     async def receive_frame(self, kind: str, frame: dict[str, Any]) -> None:
         handler = self.frame_handlers.get(kind)

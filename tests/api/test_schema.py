@@ -69,8 +69,9 @@ def test_the_schema_states_the_rules_the_server_enforces(schema):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            assert {"404", "429"} <= set(responses), (method, path)
+            assert {"404", "429", "503"} <= set(responses), (method, path)
             assert "Retry-After" in responses["429"]["headers"]
+            assert "Retry-After" in responses["503"]["headers"]
             if method == "post":
                 assert {"400", "413"} <= set(responses), (method, path)
 

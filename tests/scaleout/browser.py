@@ -25,6 +25,8 @@ _opener = urllib.request.build_opener(
 class Browser:
     def __init__(self, cookies: dict[str, str] | None = None) -> None:
         self.cookies: dict[str, str] = dict(cookies or {})
+        # The headers of the last response (Retry-After, Cache-Control...), any case.
+        self.headers: Any = {}
 
     def cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -38,7 +40,7 @@ class Browser:
                     self.cookies[name] = morsel.value
 
     def post(self, base_url: str, path: str, data: dict[str, Any] | None = None,
-             *, form: bool = False) -> tuple[int, Any]:
+             *, form: bool = False, timeout: float = TIMEOUT) -> tuple[int, Any]:
         """POST as the page's script would: JSON (or a form), the CSRF header, same origin."""
         if form:
             body = "&".join(f"{k}={v}" for k, v in (data or {}).items()).encode()
@@ -55,11 +57,12 @@ class Browser:
         if self.cookies:
             request.add_header("Cookie", self.cookie_header())
         try:
-            response = _opener.open(request, timeout=TIMEOUT)
+            response = _opener.open(request, timeout=timeout)
         except urllib.error.HTTPError as error:  # 3xx/4xx/5xx still carry cookies
             response = error
         with response:
             self._remember(response.headers)
+            self.headers = response.headers
             raw = response.read()
             status = response.status if hasattr(response, "status") else response.code
         try:
@@ -67,9 +70,10 @@ class Browser:
         except ValueError:
             return status, raw.decode(errors="replace")
 
-    async def socket(self, ws_url: str, path: str, *, origin: str) -> Socket:
+    async def socket(self, ws_url: str, path: str, *, origin: str,
+                     timeout: float = TIMEOUT) -> Socket:
         connection = await connect(
-            ws_url + path, origin=origin, proxy=None, open_timeout=TIMEOUT,
+            ws_url + path, origin=origin, proxy=None, open_timeout=timeout,
             additional_headers={"Cookie": self.cookie_header()} if self.cookies else None,
         )
         return Socket(connection)

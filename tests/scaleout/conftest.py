@@ -46,7 +46,7 @@ def postgres():
 def site(redis, postgres):
     """The shared environment, migrated, with an agent whose session id is returned."""
     env = {"DATABASE_URL": postgres.url, "REDIS_URL": redis.url, "DEBUG": "1",
-           "ALLOWED_HOSTS": "127.0.0.1,localhost", "CONN_MAX_AGE": "60"}
+           "ALLOWED_HOSTS": "127.0.0.1,localhost"}
     manage("migrate", "--noinput", env=env)
     output = manage("shell", "-c", AGENT_SCRIPT, env=env).stdout
     session_key = output.split("SESSION", 1)[1].split()[0]

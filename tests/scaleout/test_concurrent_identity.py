@@ -7,38 +7,10 @@ answer 500, and none may leave a duplicate contact behind.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
-from tests.servers import manage
-
 from .browser import Browser
+from .concurrency import all_at_once, count, user_hash, workers
 
 CONCURRENCY = 8
-
-
-def all_at_once(calls: list) -> list:
-    """Run the calls on threads released together by a barrier; their results in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def count(site, query: str) -> int:
-    script = f"from chatwidget.models import *; print('COUNT', {query})"
-    output = manage("shell", "-c", script, env=site["env"]).stdout
-    return int(output.split("COUNT", 1)[1].split()[0])
-
-
-def workers(servers, n: int) -> list:
-    return [servers[i % len(servers)] for i in range(n)]
 
 
 def test_concurrent_pings_of_one_browser_keep_one_contact(servers, site):
@@ -68,11 +40,7 @@ def test_concurrent_first_pings_of_many_browsers_never_fail(servers, site):
 
 
 def test_concurrent_identifies_of_one_external_id_make_one_contact(servers, site):
-    secret_script = ("from chatwidget import identity; "
-                     "print('SECRET', identity.get_widget().identity_secret)")
-    output = manage("shell", "-c", secret_script, env=site["env"]).stdout
-    secret = output.split("SECRET", 1)[1].split()[0]
-    user_hash = hmac.new(secret.encode(), b"race-1", hashlib.sha256).hexdigest()
+    signature = user_hash(site, "race-1")
     browsers = [Browser() for _ in range(CONCURRENCY)]
     for browser, server in zip(browsers, workers(servers, CONCURRENCY), strict=True):
         browser.post(server.url, "/chatwidget/api/ping/")
@@ -81,7 +49,7 @@ def test_concurrent_identifies_of_one_external_id_make_one_contact(servers, site
     answers = all_at_once([
         (lambda browser=browser, server=server: browser.post(
             server.url, "/chatwidget/api/identify/",
-            {"external_id": "race-1", "user_hash": user_hash}))
+            {"external_id": "race-1", "user_hash": signature}))
         for browser, server in zip(browsers, workers(servers, CONCURRENCY), strict=True)
     ])
 
