@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import agents, chat, events, identity
+from .. import chat, events, identity, widget_cache
 from ..models import Contact, Conversation, Widget, WidgetToken
 from . import errors, payloads, threads, throttling
 from . import responses as r
@@ -23,18 +23,6 @@ from .authentication import PingAuthentication, VisitorAuthentication, site_user
 from .base import ChatWidgetAPIView, JSONParser, MultiPartParser, document, validated
 from .cors import CrossOriginMixin
 from .permissions import IsVisitor
-
-
-def widget_config(widget: Widget) -> dict[str, Any]:
-    return {
-        "app_id": widget.app_id,
-        "name": widget.name,
-        "greeting": widget.greeting,
-        "color": widget.color,
-        "ask_email": widget.ask_email,
-        "agentsOnline": agents.agents_online(),
-        "replyTime": widget.reply_time,
-    }
 
 
 class VisitorView(CrossOriginMixin, ChatWidgetAPIView):
@@ -97,7 +85,7 @@ class PingView(VisitorView):
             "contact": events.contact_payload(contact),
             "conversations": payloads.conversation_summaries(conversations, counts),
             "unread": events.unread_payload(counts, None),
-            "widget": widget_config(widget),
+            "widget": widget_cache.config(widget),
             "csrf_token": get_token(request._request),
             "last_message_id": last_id or 0,
             "site_user": bool(site_user(request).is_authenticated),
@@ -107,8 +95,8 @@ class PingView(VisitorView):
     def widget(self, app_id: str | None, token: WidgetToken | None) -> Widget:
         try:
             if app_id:
-                return identity.get_widget(app_id)
-            return token.contact.widget if token is not None else identity.get_widget()
+                return widget_cache.get_widget(app_id)
+            return token.contact.widget if token is not None else widget_cache.get_widget()
         except Widget.DoesNotExist:
             raise errors.unknown_app_id() from None
 
