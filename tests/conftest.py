@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from chatwidget import identity, ratelimit, widget_cache
+from chatwidget import agents, identity, ratelimit
 
 
 @pytest.fixture
@@ -74,8 +74,8 @@ def fresh_throttles():
 
 
 @pytest.fixture(autouse=True)
-def fresh_widget_cache():
-    """A test's rolled-back widgets send no signal: no test sees another's cached widget."""
-    widget_cache.clear()
+def fresh_presence():
+    """A test's rolled-back presence rows send no signal: no test sees another's."""
+    agents.forget_shown_online()
     yield
-    widget_cache.clear()
+    agents.forget_shown_online()

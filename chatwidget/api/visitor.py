@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import chat, events, identity, widget_cache
+from .. import agents, chat, events, identity
 from ..models import Contact, Conversation, Widget, WidgetToken
 from . import errors, payloads, threads, throttling
 from . import responses as r
@@ -23,6 +23,18 @@ from .authentication import PingAuthentication, VisitorAuthentication, site_user
 from .base import ChatWidgetAPIView, JSONParser, MultiPartParser, document, validated
 from .cors import CrossOriginMixin
 from .permissions import IsVisitor
+
+
+def widget_config(widget: Widget) -> dict[str, Any]:
+    return {
+        "app_id": widget.app_id,
+        "name": widget.name,
+        "greeting": widget.greeting,
+        "color": widget.color,
+        "ask_email": widget.ask_email,
+        "agentsOnline": agents.shown_online(),
+        "replyTime": widget.reply_time,
+    }
 
 
 class VisitorView(CrossOriginMixin, ChatWidgetAPIView):
@@ -85,7 +97,7 @@ class PingView(VisitorView):
             "contact": events.contact_payload(contact),
             "conversations": payloads.conversation_summaries(conversations, counts),
             "unread": events.unread_payload(counts, None),
-            "widget": widget_cache.config(widget),
+            "widget": widget_config(widget),
             "csrf_token": get_token(request._request),
             "last_message_id": last_id or 0,
             "site_user": bool(site_user(request).is_authenticated),
@@ -93,10 +105,11 @@ class PingView(VisitorView):
         return Response(self.token_for_bearer(request, data))
 
     def widget(self, app_id: str | None, token: WidgetToken | None) -> Widget:
+        if token is not None and (not app_id or token.contact.widget.app_id == app_id):
+            # Loaded with the token, fresh (its embed origins answer this very response).
+            return token.contact.widget
         try:
-            if app_id:
-                return widget_cache.get_widget(app_id)
-            return token.contact.widget if token is not None else widget_cache.get_widget()
+            return identity.get_widget(app_id)
         except Widget.DoesNotExist:
             raise errors.unknown_app_id() from None
 
