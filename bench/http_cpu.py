@@ -113,7 +113,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     directory = tempfile.mkdtemp(prefix="chatwidget-http-cpu-")
     os.environ["DATABASE_URL"] = f"sqlite:///{directory}/bench.sqlite3"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    # The bench's settings whatever the caller's (a test run sets its own).
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     try:
         from . import fixtures
 
