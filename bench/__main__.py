@@ -41,8 +41,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--step-seconds", type=float,
                         help="measured seconds per ladder step (default 10)")
     parser.add_argument("--profile", action="store_true",
-                        help="record the server with py-spy during the chat ladder "
+                        help="record the server with py-spy during the chat ladder, ping "
+                             "and identify "
                              "(needs `pip install py-spy`)")
+    parser.add_argument("--only-http", action="store_true",
+                        help="run only P3 (bare view, ping, identify): about 30 s per "
+                             "configuration")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output directory (default: {DEFAULT_OUT})")
     return parser.parse_args(argv)
@@ -77,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.step_seconds:
         plan = replace(plan, step_s=args.step_seconds)
     run = Run(plan, configs, asgi_server=args.server,
-              profile_dir=args.out if args.profile else None, log_dir=args.out)
+              profile_dir=args.out if args.profile else None, log_dir=args.out,
+              only_http=args.only_http)
     results = report.enrich(run.execute())
     paths = report.write(results, args.out)
     print(Path(paths["markdown"]).read_text())

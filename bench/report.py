@@ -248,24 +248,32 @@ def _ratios_and_goals(results: dict[str, Any]) -> list[str]:
     return lines + ["### Goals (issue #5)", ""] + _table(["goal", *names], goal_rows)
 
 
+PROFILED = (("profile", "the chat ladder"), ("profile_ping", "P3 ping"),
+            ("profile_identify", "P3 identify"))
+
+
 def _profile(results: dict[str, Any]) -> list[str]:
     lines = []
     for name, c in results.get("configs", {}).items():
-        p = c.get("profile")
-        if not p or not p.get("samples"):
-            continue
-        lines += [f"### Profile of the server during the chat ladder ({name}, py-spy)", "",
-                  f"{p['samples']:,} active samples; raw stacks in `{Path(p['file']).name}` "
-                  "(open in speedscope.app).", ""]
-        rows = []
-        areas, functions = p["self_by_area_pct"], p["inclusive_pct"]
-        for i in range(max(len(areas), len(functions))):
-            area = areas[i] if i < len(areas) else ["", None]
-            func = functions[i] if i < len(functions) else ["", None]
-            rows.append([area[0], _pct_or_blank(area[1]), f"`{func[0]}`" if func[0] else "",
-                         _pct_or_blank(func[1])])
-        lines += _table(["package (self time)", "%", "function (inclusive)", "%"], rows)
+        for key, during in PROFILED:
+            lines += _profile_table(c.get(key), f"{during} ({name}, py-spy)")
     return lines
+
+
+def _profile_table(p: dict[str, Any] | None, title: str) -> list[str]:
+    if not p or not p.get("samples"):
+        return []
+    lines = [f"### Profile of the server during {title}", "",
+             f"{p['samples']:,} active samples; raw stacks in `{Path(p['file']).name}` "
+             "(open in speedscope.app).", ""]
+    rows = []
+    areas, functions = p["self_by_area_pct"], p["inclusive_pct"]
+    for i in range(max(len(areas), len(functions))):
+        area = areas[i] if i < len(areas) else ["", None]
+        func = functions[i] if i < len(functions) else ["", None]
+        rows.append([area[0], _pct_or_blank(area[1]), f"`{func[0]}`" if func[0] else "",
+                     _pct_or_blank(func[1])])
+    return lines + _table(["package (self time)", "%", "function (inclusive)", "%"], rows)
 
 
 def _pct_or_blank(value: float | None) -> str:

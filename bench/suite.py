@@ -89,8 +89,11 @@ class Config:
 
 class Run:
     def __init__(self, plan: Plan, configs: list[Config], asgi_server: str = "uvicorn",
-                 profile_dir: Path | None = None, log_dir: Path | None = None) -> None:
+                 profile_dir: Path | None = None, log_dir: Path | None = None,
+                 only_http: bool = False) -> None:
         self.plan = plan
+        # P3 alone (with its fixtures): a short run for work on ping and identify.
+        self.only_http = only_http
         self.profile_dir = profile_dir
         self.log_dir = log_dir
         self.configs = configs
@@ -290,12 +293,23 @@ class Run:
 
     def measure_site(self, config: Config, site: BenchServer, aux: tuple,
                      data: dict[str, Any]) -> dict[str, Any]:
-        p, name = self.plan, config.name
+        p = self.plan
         origin = site.url
         base = {"server_pid": site.pid, "aux_pids": list(aux), "warmup": p.warmup,
                 "origin": origin}
-        echo = f"{site.ws_url}{ECHO_PATH}"
         visitors = data["visitors"]
+        out: dict[str, Any] = {}
+        if not self.only_http:
+            out.update(self.measure_sockets(config, site, base, visitors, data))
+        out.update(self.measure_http(config, site, base, visitors, data))
+        return out
+
+    def measure_sockets(self, config: Config, site: BenchServer, base: dict[str, Any],
+                        visitors: list[dict[str, Any]], data: dict[str, Any]
+                        ) -> dict[str, Any]:
+        """P0–P2 against S1 and S2."""
+        p, name = self.plan, config.name
+        echo = f"{site.ws_url}{ECHO_PATH}"
         out: dict[str, Any] = {}
         out["s1_pingpong"] = self.measured(name, "P0 S1 ping-pong", site.pid,
             {**base, "job": "pingpong", "url": echo, "duration": p.pingpong_s})
@@ -321,18 +335,30 @@ class Run:
              "n": p.storm_sockets, "concurrency": p.storm_concurrency, "idle": p.storm_idle_s,
              "ready": "ready",
              "cookies": [f"chatwidget={v['token']}" for v in visitors[: p.storm_sockets]]})
+        return out
+
+    def measure_http(self, config: Config, site: BenchServer, base: dict[str, Any],
+                     visitors: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
+        """P3: ping and identify beside the bare view; with ``--profile`` each is recorded."""
+        p, name = self.plan, config.name
+        out: dict[str, Any] = {}
         http = {**base, "job": "http", "host": "127.0.0.1", "port": site.port,
                 "concurrency": p.http_concurrency, "duration": p.http_s,
                 "cookie_name": "chatwidget", "app_id": data["widget"]["app_id"]}
         out["http_bare"] = self.measured(name, "P3 bare view", site.pid,
             {**http, "kind": "bare"})
-        out["http_ping"] = self.measured(name, "P3 ping", site.pid,
-            {**http, "kind": "ping", "path": PING_PATH,
-             "tokens": [v["token"] for v in visitors[: p.http_concurrency]]})
-        out["http_identify"] = self.measured(name, "P3 identify", site.pid,
-            {**http, "kind": "identify", "path": IDENTIFY_PATH,
-             "identities": data["identities"], "csrf_cookie_name": "csrftoken",
-             "csrf_secret": secrets.token_hex(16)})
+        for kind, job in (
+            ("ping", {"path": PING_PATH,
+                      "tokens": [v["token"] for v in visitors[: p.http_concurrency]]}),
+            ("identify", {"path": IDENTIFY_PATH, "identities": data["identities"],
+                          "csrf_cookie_name": "csrftoken",
+                          "csrf_secret": secrets.token_hex(16)}),
+        ):
+            profiler = self._start_profiler(f"{name}-{kind}", site.pid)
+            out[f"http_{kind}"] = self.measured(name, f"P3 {kind}", site.pid,
+                                                {**http, "kind": kind, **job})
+            if profiler is not None:
+                out[f"profile_{kind}"] = self.phase(name, f"profile {kind}", profiler.stop)
         return out
 
     def server_log(self, config: Config, site: BenchServer) -> dict[str, Any]:
@@ -373,7 +399,7 @@ class Run:
                 "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             },
         }
-        results["s0"] = self.reference()
+        results["s0"] = {} if self.only_http else self.reference()
         results["configs"] = {}
         for index, config in enumerate(self.configs):
             results["configs"][config.name] = self.configuration(config, index == 0)

@@ -8,6 +8,7 @@ same answer; a row not refreshed within ``PRESENCE_TIMEOUT`` seconds no longer c
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -83,6 +84,36 @@ def agents_online() -> bool:
     from .models import AgentPresence
 
     return AgentPresence.objects.filter(seen_at__gte=_fresh_since()).exists()
+
+
+# How long a process may answer "an agent is online" from memory. The page-load ping says
+# it on every page view, and it changes only when an agent opens or closes the inbox: an
+# AgentPresence write in this process forgets it at once (apps.py connects the signals);
+# another worker's, or a row going stale, shows within this many seconds. A version in
+# Django's cache would not do better: that cache is per process by default.
+SHOWN_ONLINE_SECONDS = 2.0
+_shown_online: dict[str, tuple[float, bool]] = {}
+
+
+def shown_online() -> bool:
+    """:func:`agents_online` as the widget shows it: remembered ``SHOWN_ONLINE_SECONDS``."""
+    remembered = _shown_online.get("online")
+    if remembered is not None and remembered[0] > time.monotonic():
+        return remembered[1]
+    online = agents_online()
+    _shown_online["online"] = (time.monotonic() + SHOWN_ONLINE_SECONDS, online)
+    return online
+
+
+def forget_shown_online() -> None:
+    _shown_online.clear()
+
+
+def on_presence_changed(sender: Any, **kwargs: Any) -> None:
+    """An AgentPresence row was saved or deleted: forget now, and once its transaction
+    commits (so a ping racing the write cannot remember the old answer)."""
+    forget_shown_online()
+    transaction.on_commit(forget_shown_online, using=kwargs.get("using"))
 
 
 def _is_online(user_id: int, exclude_channel: str | None = None) -> bool:

@@ -16,7 +16,9 @@ class ChatWidgetConfig(AppConfig):
             checks,  # noqa: F401  registers the system checks
             signals,
         )
+        from .agents import on_presence_changed
         from .datarights import erase_user_contacts
+        from .models import AgentPresence
 
         user_logged_in.connect(signals.on_user_logged_in,
                                dispatch_uid="chatwidget.user_logged_in")
@@ -34,6 +36,10 @@ class ChatWidgetConfig(AppConfig):
             if field is not None and hasattr(field, "through"):
                 m2m_changed.connect(signals.on_rights_changed, sender=field.through,
                                     dispatch_uid=f"chatwidget.rights.{field.through._meta.label}")
+        # "We are online" as the ping shows it is remembered briefly (agents.shown_online).
+        for signal in (post_save, post_delete):
+            signal.connect(on_presence_changed, sender=AgentPresence,
+                           dispatch_uid="chatwidget.presence_changed")
         # Deleting a site user erases (or anonymises) their chat data (docs/data-rights.md).
         pre_delete.connect(erase_user_contacts, sender=user_model,
                            dispatch_uid="chatwidget.erase_user_contacts")

@@ -76,14 +76,15 @@ def resolve_token(raw: str | None) -> WidgetToken | None:
     """The active token for a raw secret, with its contact and widget, or None."""
     if not raw or len(raw) > 128:
         return None
-    # Expired tokens are refused here, the one query every transport resolves through.
-    token = (
-        WidgetToken.objects.select_related("contact", "contact__widget")
-        .filter(datarights.live_tokens(), key_hash=hash_token(raw))
-        .first()
-    )
-    if token is not None:
-        datarights.touch_token(token)
+    try:
+        token = WidgetToken.objects.select_related("contact", "contact__widget").get(
+            key_hash=hash_token(raw))
+    except WidgetToken.DoesNotExist:
+        return None
+    # Expired tokens are refused here, the one lookup every transport resolves through.
+    if not datarights.is_live(token):
+        return None
+    datarights.touch_token(token)
     return token
 
 
@@ -165,26 +166,32 @@ def merge_contacts(source: Contact, target: Contact) -> None:
 
 
 def _move_history(source: Contact, target: Contact) -> None:
-    taken = Message.objects.filter(contact=target, sender_kind=Message.Sender.CONTACT).exclude(
-        client_id=""
-    ).values("client_id")
-    # Both contacts may have used a client_id (ids are per browser tab, not global): the
-    # moved copy gets a suffix its message id makes unique, so the unique key holds.
-    Message.objects.filter(
-        contact=source, sender_kind=Message.Sender.CONTACT, client_id__in=taken
-    ).update(client_id=Concat(Left("client_id", 40), Value("~m"), F("id"),
-                             output_field=models.CharField()))
-    Conversation.objects.filter(contact=source).update(contact=target)
-    Message.objects.filter(contact=source).update(contact=target)
+    # A message's contact is its conversation's (models.Message), so a source without
+    # conversations has no messages to move: a fresh visitor's identify skips both updates.
+    if Conversation.objects.filter(contact=source).update(contact=target):
+        taken = Message.objects.filter(
+            contact=target, sender_kind=Message.Sender.CONTACT
+        ).exclude(client_id="").values("client_id")
+        # Both contacts may have used a client_id (ids are per browser tab, not global): the
+        # moved copy gets a suffix its message id makes unique, so the unique key holds.
+        Message.objects.filter(
+            contact=source, sender_kind=Message.Sender.CONTACT, client_id__in=taken
+        ).update(client_id=Concat(Left("client_id", 40), Value("~m"), F("id"),
+                                 output_field=models.CharField()))
+        Message.objects.filter(contact=source).update(contact=target)
+    changed = []
     room = conf.get("MAX_ATTRIBUTES") - len(target.attributes)
     fresh = [(k, v) for k, v in source.attributes.items() if k not in target.attributes]
     if fresh and room > 0:
         # The identified contact's own attributes win, and the merge keeps the same cap
         # the API enforces on every update.
         target.attributes = {**target.attributes, **dict(fresh[:room])}
+        changed.append("attributes")
     if source.email and not target.email:
         target.email = source.email
-    target.save(update_fields=["attributes", "email"])
+        changed.append("email")
+    if changed:
+        target.save(update_fields=changed)
 
 
 def _switch(token: WidgetToken | None, target: Contact) -> IssuedToken:

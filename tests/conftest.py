@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from chatwidget import identity, ratelimit
+from chatwidget import agents, identity, ratelimit
 
 
 @pytest.fixture
@@ -71,3 +71,11 @@ def fresh_throttles():
     """Every test starts with empty throttle counters (all tests come from one address)."""
     ratelimit.cache().clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_presence():
+    """A test's rolled-back presence rows send no signal: no test sees another's."""
+    agents.forget_shown_online()
+    yield
+    agents.forget_shown_online()

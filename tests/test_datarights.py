@@ -348,6 +348,29 @@ def test_the_purge_removes_revoked_and_expired_token_rows_only(widget, user, set
     assert set(WidgetToken.objects.values_list("pk", flat=True)) == {idle_member.pk, fresh.pk}
 
 
+def test_a_token_opens_the_chat_exactly_when_the_purge_would_keep_it(widget, user, settings):
+    settings.CHATWIDGET = {"ANONYMOUS_TOKEN_IDLE_DAYS": 30, "TOKEN_MAX_AGE_DAYS": 365}
+    now = timezone.now()
+    tokens = {name: identity.create_anonymous(widget)
+              for name in ("fresh", "revoked", "idle anonymous", "too old")}
+    tokens["idle member"] = identity.login_user(None, user, widget)
+    tokens["idle external"] = identity.issue_token(
+        Contact.objects.create(widget=widget, external_id="crm-7"))
+    identity.revoke_token(tokens["revoked"].token)
+    for name in ("idle anonymous", "idle member", "idle external"):
+        WidgetToken.objects.filter(pk=tokens[name].token.pk).update(
+            last_used_at=now - timedelta(days=31))
+    WidgetToken.objects.filter(pk=tokens["too old"].token.pk).update(
+        created_at=now - timedelta(days=366))
+
+    kept = set(WidgetToken.objects.filter(datarights.live_tokens()).values_list("pk", flat=True))
+    opens = {name for name, issued in tokens.items()
+             if identity.resolve_token(issued.raw) is not None}
+
+    assert opens == {"fresh", "idle member", "idle external"}
+    assert opens == {name for name, issued in tokens.items() if issued.token.pk in kept}
+
+
 # ---------------------------------------------------------------- token expiry
 
 

@@ -32,7 +32,7 @@ def widget_config(widget: Widget) -> dict[str, Any]:
         "greeting": widget.greeting,
         "color": widget.color,
         "ask_email": widget.ask_email,
-        "agentsOnline": agents.agents_online(),
+        "agentsOnline": agents.shown_online(),
         "replyTime": widget.reply_time,
     }
 
@@ -105,10 +105,11 @@ class PingView(VisitorView):
         return Response(self.token_for_bearer(request, data))
 
     def widget(self, app_id: str | None, token: WidgetToken | None) -> Widget:
+        if token is not None and (not app_id or token.contact.widget.app_id == app_id):
+            # Loaded with the token, fresh (its embed origins answer this very response).
+            return token.contact.widget
         try:
-            if app_id:
-                return identity.get_widget(app_id)
-            return token.contact.widget if token is not None else identity.get_widget()
+            return identity.get_widget(app_id)
         except Widget.DoesNotExist:
             raise errors.unknown_app_id() from None
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from django.test import override_settings
+from django.urls import reverse
 from rest_framework.test import APIClient
 
-from chatwidget import identity
-from chatwidget.models import Contact, Widget
+from chatwidget import agents, identity
+from chatwidget.models import AgentPresence, Contact, Widget
 
 from .helpers import API, assert_error, ping, send, start_conversation
 
@@ -145,3 +148,70 @@ def test_a_visitor_behind_http_basic_auth_keeps_their_cookie_visitor(visitor_cli
 
     assert visitor_client.get(f"{API}conversations/").status_code == 200
     assert ping(visitor_client)["contact"]["id"] == first
+
+
+# ---------------------------------------------------------------- freshness
+
+
+def test_a_widget_edited_in_the_admin_shows_on_the_next_ping(admin_client, widget):
+    visitor = APIClient()
+    assert ping(visitor)["widget"]["greeting"] == widget.greeting
+
+    response = admin_client.post(reverse("admin:chatwidget_widget_change", args=[widget.pk]), {
+        "name": "Help desk", "app_id": widget.app_id, "greeting": "Ahoy! Ask us anything.",
+        "color": "#ff0000", "reply_time": "Within a day.", "allowed_origins": "[]",
+    })
+    assert response.status_code == 302, response.content
+
+    config = ping(visitor)["widget"]
+    assert (config["name"], config["greeting"], config["color"], config["ask_email"],
+            config["replyTime"]) == ("Help desk", "Ahoy! Ask us anything.", "#ff0000", False,
+                                     "Within a day.")
+
+
+def test_a_saved_widget_shows_on_the_next_ping_of_a_page_that_names_it(widget):
+    shop = Widget.objects.create(app_id="shop", name="Shop", greeting="Hello shoppers")
+    visitor, newcomer = APIClient(), APIClient()
+    assert ping(visitor, app_id="shop")["widget"]["greeting"] == "Hello shoppers"
+
+    shop.greeting = "Sale today"
+    shop.save()
+
+    assert ping(visitor, app_id="shop")["widget"]["greeting"] == "Sale today"
+    assert ping(newcomer, app_id="shop")["widget"]["greeting"] == "Sale today"
+
+
+def test_a_deleted_widget_is_unknown_to_the_next_ping(widget):
+    Widget.objects.create(app_id="shop", name="Shop")
+    ping(APIClient(), app_id="shop")
+
+    Widget.objects.filter(app_id="shop").delete()
+
+    response = APIClient().post(f"{API}ping/", {"app_id": "shop"}, format="json")
+    assert_error(response, 404, "not_found", ["app_id"])
+
+
+def test_an_agent_opening_or_closing_the_inbox_shows_on_the_next_ping(widget, agent):
+    visitor = APIClient()
+    assert ping(visitor)["widget"]["agentsOnline"] is False
+
+    AgentPresence.objects.create(user=agent, channel_name="tab-1")
+    assert ping(visitor)["widget"]["agentsOnline"] is True
+
+    AgentPresence.objects.filter(user=agent).delete()
+    assert ping(visitor)["widget"]["agentsOnline"] is False
+
+
+def test_an_agent_on_another_worker_shows_once_the_remembered_answer_expires(
+        widget, agent, monkeypatch):
+    visitor = APIClient()
+    assert ping(visitor)["widget"]["agentsOnline"] is False
+    # Another process's write sends no signal here; bulk_create sends none either.
+    AgentPresence.objects.bulk_create([AgentPresence(user=agent, channel_name="elsewhere")])
+    now = time.monotonic()
+    monkeypatch.setattr(agents.time, "monotonic", lambda: now)
+    assert ping(visitor)["widget"]["agentsOnline"] is False
+
+    monkeypatch.setattr(agents.time, "monotonic", lambda: now + agents.SHOWN_ONLINE_SECONDS)
+
+    assert ping(visitor)["widget"]["agentsOnline"] is True

@@ -13,10 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from chatwidget import identity
+from chatwidget import agents, identity
 from chatwidget.models import Contact
 
-from .helpers import API, ping, start_conversation
+from .helpers import API, ping, start_conversation, user_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +34,12 @@ def queries_of(client: APIClient, path: str, data: dict | None = None) -> list[s
             if not q["sql"].upper().startswith(TRANSACTION_CONTROL)]
 
 
+@pytest.fixture(autouse=True)
+def presence_remembered(monkeypatch):
+    """Whatever the machine's load, "agents online" stays remembered between two pings."""
+    monkeypatch.setattr(agents, "SHOWN_ONLINE_SECONDS", 3600)
+
+
 @pytest.fixture
 def returning_visitor(widget) -> APIClient:
     """A visitor with a conversation, who loads another page."""
@@ -44,13 +50,41 @@ def returning_visitor(widget) -> APIClient:
     return client
 
 
-def test_a_returning_visitors_ping_reads_five_times_and_writes_nothing(returning_visitor):
-    sql = queries_of(returning_visitor, f"{API}ping/", {})
+def tables(sql: list[str]) -> list[str]:
+    """The chatwidget table each query reads first (``FROM``), in order."""
+    return [q.split(" FROM ", 1)[1].split()[0].strip('"`') for q in sql if " FROM " in q]
 
-    # token+contact+widget; conversations with unread and newest ids; those newest
-    # messages; their attachments; whether an agent is online.
-    assert len(sql) == 5, "\n".join(sql)
+
+def test_a_returning_visitors_ping_reads_its_token_and_conversations_only(returning_visitor):
+    sql = queries_of(returning_visitor, f"{API}ping/", {"app_id": "default"})
+
+    # The token with its contact and widget; the conversations with unread counts and
+    # newest ids; those newest messages; their attachments. "Agents online" comes from
+    # memory.
+    assert tables(sql) == ["chatwidget_widgettoken", "chatwidget_conversation",
+                           "chatwidget_message", "chatwidget_attachment"], "\n".join(sql)
     assert not [q for q in sql if q.upper().startswith(WRITES)]
+
+
+def test_a_ping_without_conversations_costs_two_queries(widget):
+    client = APIClient()
+    ping(client)
+
+    sql = queries_of(client, f"{API}ping/", {"app_id": "default"})
+
+    assert tables(sql) == ["chatwidget_widgettoken", "chatwidget_conversation"], "\n".join(sql)
+
+
+def test_a_ping_without_a_cookie_creates_one_contact_and_one_token(widget):
+    ping(APIClient())  # another visitor: "agents online" is in memory now
+
+    sql = queries_of(APIClient(), f"{API}ping/", {})
+
+    inserts = [q for q in sql if q.upper().startswith("INSERT")]
+    assert [tables([q.replace("INSERT INTO", " FROM ")])[0] for q in inserts] == [
+        "chatwidget_contact", "chatwidget_widgettoken"], "\n".join(sql)
+    # Besides: the widget (no token brings it) and the new contact's conversations.
+    assert len(sql) == 4, "\n".join(sql)
 
 
 def test_a_ping_records_a_new_page_at_once_and_the_same_page_once_a_minute(
@@ -79,3 +113,26 @@ def test_a_request_without_the_widget_cookie_costs_chatwidget_no_query(widget, d
     sql = queries_of(APIClient(), "/admin/login/")
 
     assert not [q for q in sql if "chatwidget_" in q], "\n".join(sql)
+
+
+def test_identifying_a_visitor_without_history_moves_nothing(widget):
+    client = APIClient()
+    csrf = ping(client)["csrf_token"]
+
+    sql = queries_of_identify(client, csrf, widget)
+
+    # The token; the external contact found or created (2); whether there is history to
+    # move (1, none here); the merge mark; the old token revoked, the browser's other
+    # tokens looked up; the new token.
+    assert len(sql) == 8, "\n".join(sql)
+    assert not [q for q in sql if q.startswith('UPDATE "chatwidget_message"')]
+
+
+def queries_of_identify(client: APIClient, csrf: str, widget) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(f"{API}identify/",
+                               {"external_id": "crm-42", "user_hash": user_hash(widget, "crm-42")},
+                               format="json", HTTP_X_CSRFTOKEN=csrf)
+    assert response.status_code == 200, response.content
+    return [q["sql"] for q in captured.captured_queries
+            if not q["sql"].upper().startswith(TRANSACTION_CONTROL)]

@@ -361,6 +361,7 @@ def test_the_widget_says_whether_an_agent_is_online_or_when_one_answers(contexts
                                                                         users):
     run_on_site(site, REPLY_TIME.format(text="We usually answer within a day."))
     try:
+        ping_shows(contexts, reply_time="We usually answer within a day.", online=False)
         page, _ = visitor(contexts)
         page.evaluate("chatwidget.open()")
         page.wait_for_function(PRESENCE_IS, arg="We usually answer within a day.")
@@ -376,6 +377,22 @@ def test_the_widget_says_whether_an_agent_is_online_or_when_one_answers(contexts
 PRESENCE_IS = """(text) => {
     const p = document.querySelector('chatwidget-root').shadowRoot.querySelector('.cw-presence');
     return !!p && p.textContent === text;
+}"""
+
+
+def ping_shows(contexts: Callable[..., Any], *, reply_time: str, online: bool) -> None:
+    """Wait until the server's ping shows what another process wrote: a worker remembers
+    whether an agent is online for a couple of seconds (docs/deploy.md)."""
+    probe = contexts().new_page()
+    probe.goto("/")
+    probe.wait_for_function(PING_SHOWS, arg=[reply_time, online], polling=200)
+
+
+PING_SHOWS = """async ([replyTime, online]) => {
+    const response = await fetch('/chatwidget/api/ping/', {
+        method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'});
+    const widget = (await response.json()).widget;
+    return widget.replyTime === replyTime && widget.agentsOnline === online;
 }"""
 
 

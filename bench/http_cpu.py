@@ -1,0 +1,156 @@
+"""``python -m bench.http_cpu``: CPU per request of the bare view, ``ping`` and ``identify``.
+
+P3 counts requests per second, which on a shared 2-core machine measures the neighbours
+as much as the server. This drives the same ASGI application (``bench.echo_asgi``: the
+site's middleware, Django's ASGI handler with its thread hops, the app) in this process,
+one request at a time, and divides the process's CPU time (every thread's) by the number
+of requests: a figure another process's load barely moves. No sockets and no HTTP parsing
+are involved, so it is the server-side cost the app controls; ``--profile`` records the
+loop with py-spy.
+
+    python -m bench.http_cpu                 # 2000 requests of each kind
+    python -m bench.http_cpu --requests 500 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ORIGIN = "http://127.0.0.1"
+# bare: the async view P3 divides by; bare-sync and bare-drf: the same as a sync view and as
+# a DRF APIView, which split a ping's cost into the thread hop, DRF, and the app's own work.
+KINDS = ("bare", "bare-sync", "bare-drf", "ping", "identify")
+
+
+def _scope(path: str, headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+
+
+async def _request(app: Any, path: str, headers: dict[str, str], body: bytes) -> int:
+    sent: list[dict[str, Any]] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:  # Django waits for a disconnect only after the response
+            await asyncio.Event().wait()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(_scope(path, {"Host": "127.0.0.1", "Content-Type": "application/json",
+                            "Origin": ORIGIN, "Referer": ORIGIN + "/",
+                            "Content-Length": str(len(body)), **headers}), receive, send)
+    return sent[0]["status"]
+
+
+def _requests(kind: str, data: dict[str, Any], n: int) -> list[tuple[str, dict, bytes]]:
+    if kind == "bare":
+        return [("/bench/bare/", {}, b"{}")] * n
+    if kind in ("bare-sync", "bare-drf"):
+        return [(f"/bench/{kind}/", {}, b"{}")] * n
+    if kind == "ping":
+        token = data["visitors"][0]["token"]
+        body = json.dumps({"app_id": data["widget"]["app_id"]}).encode()
+        return [("/chatwidget/api/ping/", {"Cookie": f"chatwidget={token}"}, body)] * n
+    secret = secrets.token_hex(16)
+    return [("/chatwidget/api/identify/",
+             {"Cookie": f"chatwidget={i['token']}; csrftoken={secret}", "X-CSRFToken": secret},
+             json.dumps({"external_id": i["external_id"], "user_hash": i["user_hash"]}).encode())
+            for i in data["identities"][:n]]
+
+
+async def measure(app: Any, kind: str, data: dict[str, Any], n: int) -> dict[str, Any]:
+    from django.db.backends.signals import connection_created
+
+    requests = _requests(kind, data, n)
+    for path, headers, body in requests[:20] if kind != "identify" else []:
+        await _request(app, path, headers, body)  # warm-up: imports, connections
+    statuses: dict[int, int] = {}
+    opened: list[Any] = []
+
+    def count(sender: Any, connection: Any, **kwargs: Any) -> None:
+        opened.append(connection)
+
+    # Under ASGI every request runs in a fresh context, so Django's per-context connection
+    # (and CONN_MAX_AGE) does not carry over from one request to the next: count them.
+    connection_created.connect(count, weak=False, dispatch_uid="bench.http_cpu")
+    cpu, wall = time.process_time(), time.perf_counter()
+    for path, headers, body in requests:
+        status = await _request(app, path, headers, body)
+        statuses[status] = statuses.get(status, 0) + 1
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    connection_created.disconnect(dispatch_uid="bench.http_cpu")
+    return {"kind": kind, "requests": len(requests), "statuses": statuses,
+            "cpu_ms_per_request": round(1000 * cpu / len(requests), 3),
+            "wall_ms_per_request": round(1000 * wall / len(requests), 3),
+            "connections_per_request": round(len(opened) / len(requests), 2)}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.http_cpu",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="record each kind with py-spy into DIR")
+    args = parser.parse_args(argv)
+    directory = tempfile.mkdtemp(prefix="chatwidget-http-cpu-")
+    os.environ["DATABASE_URL"] = f"sqlite:///{directory}/bench.sqlite3"
+    # The bench's settings whatever the caller's (a test run sets its own).
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    try:
+        from . import fixtures
+
+        fixtures._setup_django()
+        data = fixtures.build({"agents": 1, "visitors": 10, "visitors_with_conversation": 10,
+                               "identities": args.requests})
+        from .echo_asgi import application
+
+        results = []
+        for kind in KINDS:
+            profiler = None
+            if args.profile:
+                from .profile import Profiler
+
+                args.profile.mkdir(parents=True, exist_ok=True)
+                profiler = Profiler(os.getpid(), args.profile / f"http-cpu-{kind}.txt")
+            results.append(asyncio.run(measure(application, kind, data, args.requests)))
+            if profiler is not None:
+                results[-1]["profile"] = profiler.stop()
+        bare = results[0]["cpu_ms_per_request"]
+        print("| request | CPU ms per request | bare ÷ this | DB connections opened per "
+              "request | statuses |")
+        print("|---|---|---|---|---|")
+        for r in results:
+            print(f"| {r['kind']} | {r['cpu_ms_per_request']:.3f} | "
+                  f"{bare / r['cpu_ms_per_request']:.2f} | {r['connections_per_request']} | "
+                  f"{r['statuses']} |")
+        failed = [r["kind"] for r in results if set(r["statuses"]) != {200}]
+        if failed:
+            print(f"Not every request answered 200: {', '.join(failed)}", file=sys.stderr)
+        if args.profile:
+            (args.profile / "http-cpu.json").write_text(json.dumps(results, indent=2))
+        return 1 if failed else 0
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,30 @@
+"""``python -m bench.http_cpu`` must keep running, answer every request 200 and say so.
+
+No timing is asserted: the figures of a tiny run mean nothing. What must hold is that each
+kind of request was served (a ping or identify that failed would be measured as cheap)
+and that the table counts the database connections each request opened.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_cpu_per_request_table_lists_every_kind_all_answered():
+    process = subprocess.run([sys.executable, "-m", "bench.http_cpu", "--requests", "30"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    assert process.returncode == 0, process.stderr[-4000:]
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in process.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| request")}
+    assert list(rows) == ["bare", "bare-sync", "bare-drf", "ping", "identify"]
+    for kind, (cpu_ms, ratio, connections, statuses) in rows.items():
+        assert float(connections) >= 0, kind
+        assert float(cpu_ms) > 0 and float(ratio) > 0, kind
+        assert statuses == "{200: 30}", (kind, statuses)
+    assert rows["bare"][2] == "0.0"  # a view that reads nothing opens no connection
