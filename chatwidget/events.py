@@ -6,14 +6,21 @@ sent over a socket produce identical events. The SDK mirrors the names in one ta
 
 Delivery is best-effort by design: messages are committed before they are published, so
 a channel-layer outage (Redis down) loses no data; clients recover through resume.
+
+Each event is encoded to its frame text once, here, and the layer carries that text: every
+socket of a group forwards it as it is (``send(text_data=...)``), so the cost of JSON
+encoding does not grow with the number of tabs and agents listening, and the in-memory
+layer's per-member copy of a message copies one string instead of a payload tree.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
@@ -105,14 +112,42 @@ def _send_raw(groups: list[str], message: dict[str, Any]) -> None:
             logger.warning("chatwidget: could not ask %s to re-check", group, exc_info=True)
 
 
+def encode_frame(kind: str, payload: dict[str, Any]) -> str:
+    """The frame text a socket sends for an event; the event name wins over a payload's
+    own ``type`` key. The only place an event is encoded (tests count its calls)."""
+    return json.dumps({**payload, "type": kind}, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class Event:
     group: str
     type: str
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def text(self) -> str:
+        return encode_frame(self.type, self.payload)
+
     def layer_message(self) -> dict[str, Any]:
-        return {"type": LAYER_TYPE, "event": self.type, "payload": self.payload}
+        """What the layer carries: the encoded frame, plus what a consumer or the layer
+        must know without decoding it (the event name, the chat message's id)."""
+        message = {"type": LAYER_TYPE, "event": self.type, "text": self.text}
+        inner = self.payload.get("message") if self.type == MESSAGE_CREATED else None
+        if isinstance(inner, dict) and isinstance(inner.get("id"), int):
+            message["messageId"] = inner["id"]
+        return message
+
+
+def frame_text(message: dict[str, Any]) -> str:
+    """The frame text of a layer message.
+
+    A message without ``text`` comes from an older worker during a rolling deploy (it
+    carried the payload itself), or from a site's own code: encoded here, once per socket.
+    """
+    text = message.get("text")
+    if isinstance(text, str):
+        return text
+    return encode_frame(message["event"], message.get("payload") or {})
 
 
 # ---------------------------------------------------------------- payload builders

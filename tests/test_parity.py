@@ -104,7 +104,10 @@ async def published(world: World) -> list[dict[str, Any]]:
         if message["event"] == SENTINEL:
             sentinels += 1
         else:
-            seen.append({"event": message["event"], "payload": message["payload"]})
+            # What a socket would send: the frame text the publisher encoded, less its name.
+            payload = json.loads(events.frame_text(message))
+            del payload["type"]
+            seen.append({"event": message["event"], "payload": payload})
     return [symbolic(world, item) for item in seen]
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from .. import agents, chat, conf, events, identity, resume
 from ..adapter import get_adapter
+from ..database import database_sync_to_async
 from ..models import Conversation, Widget
 from ..session import socket_site_user
 from .base import ChatWidgetConsumer, CloseCode, int_field

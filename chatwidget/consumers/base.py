@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from .. import chat, conf, events, ratelimit, validation
+from .. import chat, conf, events, layers, ratelimit, validation
 from ..clock import clock
 
 logger = logging.getLogger("chatwidget.consumers")
@@ -343,10 +343,14 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     async def chatwidget_event(self, message: dict[str, Any]) -> None:
         """``events.LAYER_TYPE``: forward a catalogue event to the socket as-is."""
         if not self.closing:
-            payload = message.get("payload") or {}
-            await self.send_event(message["event"], payload)
-            if message["event"] == events.MESSAGE_CREATED:
-                self.delivered(payload["message"]["id"])
+            await self.forward(message)
+            message_id = layers.message_id(message)
+            if message_id is not None:
+                self.delivered(message_id)
+
+    async def forward(self, message: dict[str, Any]) -> None:
+        """Send a layer event's frame text, encoded once by its publisher."""
+        await self.send(text_data=events.frame_text(message))
 
     async def chatwidget_resync(self, message: dict[str, Any]) -> None:
         """``layers.RESYNC_TYPE``: the layer may have dropped events meant for this socket.

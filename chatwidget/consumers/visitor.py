@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from .. import chat, datarights, events, identity, resume
+from ..database import database_sync_to_async
 from ..models import Conversation, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
 from ..session import cookie_name, socket_site_user
@@ -142,13 +141,13 @@ class VisitorConsumer(ChatWidgetConsumer):
             return
         kind = message["event"]
         if kind == events.LOGOUT:
-            await self.send_event(kind, message.get("payload") or {})
+            await self.forward(message)
             await self.close_with(CloseCode.LOGOUT)
         elif kind == events.LOGIN:
             # Only this browser's switch (its token was rotated) concerns this tab; another
             # device logging in to the same contact leaves this one as it is.
             if not await self.token_active():
-                await self.send_event(kind, message.get("payload") or {})
+                await self.forward(message)
                 await self.close_with(CloseCode.LOGIN)
         else:
             await super().chatwidget_event(message)
