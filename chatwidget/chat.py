@@ -470,7 +470,7 @@ def mark_read_by_contact(
     return [
         events.Event(events.contact_group(contact.pk), events.UNREAD,
                      events.unread_payload(counts, conversation.pk)),
-        events.Event(events.agents_group(conversation.widget_id), events.READ, read),
+        events.Event(events.thread_group(conversation.pk), events.READ, read),
     ]
 
 
@@ -488,7 +488,7 @@ def mark_read_by_agent(conversation: Conversation, up_to: int | None = None) -> 
         events.Event(events.contact_group(conversation.contact_id), events.READ, read),
         events.Event(events.agents_group(conversation.widget_id), events.UNREAD,
                      {"change": change}),
-        events.Event(events.agents_group(conversation.widget_id), events.READ, read),
+        events.Event(events.thread_group(conversation.pk), events.READ, read),
     ]
 
 
@@ -514,7 +514,7 @@ def typing_event(conversation: Conversation, *, by_agent: bool, name: str,
         "typing": bool(typing),
     }
     group = (events.contact_group(conversation.contact_id) if by_agent
-             else events.agents_group(conversation.widget_id))
+             else events.thread_group(conversation.pk))
     return [events.Event(group, events.TYPING, payload)]
 
 

@@ -84,6 +84,16 @@ def agents_group(widget_id: int) -> str:
     return f"agents.{widget_id}"
 
 
+def thread_group(conversation_id: int) -> str:
+    """Agent sockets showing this conversation's thread (the ``watch`` frame).
+
+    What only an open thread shows (typing, read receipts) goes here rather than to
+    :func:`agents_group`, so an inbox over a thousand open conversations is not sent the
+    typing of every visitor (docs/protocol.md, "Agents at scale").
+    """
+    return f"thread.{conversation_id}"
+
+
 def user_group(user_id: int) -> str:
     """Every socket of one site user: its visitor tabs and its inbox, on every device."""
     return f"user.{user_id}"

@@ -141,6 +141,11 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups.append(group)
 
+    async def leave(self, group: str) -> None:
+        if group in self.groups:
+            self.groups.remove(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+
     async def join_all(self, groups: list[str]) -> bool:
         """Join the groups, or close with 1013 when the channel layer is unreachable.
 

@@ -112,7 +112,10 @@ class Inbox {
 
   async open(id, { history = true, replace = false } = {}) {
     const { store } = this;
-    if (store.openId !== id) this.composer.reset();
+    if (store.openId !== id) {
+      this.composer.reset();
+      this.client.watch([id]);
+    }
     store.openId = id;
     store.activeId = id;
     if (history) {
@@ -124,6 +127,7 @@ class Inbox {
         store.upsert(await this.client.conversation(id));
       } catch (error) {
         store.openId = null;
+        this.client.watch([]);
         store.changed('thread');
         return;
       }
