@@ -184,7 +184,7 @@ class VisitorConsumer(ChatWidgetConsumer):
     @database_sync_to_async
     def post_message(self, conversation_id: int, body: str,
                      client_id: str) -> tuple[list[events.Event], dict[str, Any]]:
-        """The message path: only chat.post_contact_message's three queries."""
+        """The message path: only chat.post_contact_message's two queries."""
         result = chat.post_contact_message(self.contact, conversation_id, body,
                                            client_id=client_id)
         if not result.created:  # a repeated clientId: the original, and nothing to publish

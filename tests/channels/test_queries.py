@@ -54,7 +54,7 @@ async def one_message(browser, agent_cookies, *, agents: int, tabs: int, body: s
         await socket.disconnect()
 
 
-async def test_a_visitor_message_costs_at_most_three_queries_whatever_the_audience(
+async def test_a_visitor_message_costs_two_queries_whatever_the_audience(
     browser, agent_cookies, counted_queries
 ):
     await one_message(browser, agent_cookies, agents=1, tabs=1, body="small audience")
@@ -63,4 +63,4 @@ async def test_a_visitor_message_costs_at_most_three_queries_whatever_the_audien
 
     small, agents, tabs = counted_queries
     assert len(small) == len(agents) == len(tabs), (small, agents, tabs)
-    assert len(small) <= 3, small
+    assert len(small) == 2, small
