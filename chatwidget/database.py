@@ -30,8 +30,11 @@ _pools_lock = threading.Lock()
 
 def executor() -> ThreadPoolExecutor | None:
     """The process's pool, or None where calls belong on Channels' one database thread."""
-    threads = conf.get("DATABASE_THREADS")
-    if threads <= 1 or connections["default"].vendor == "sqlite":
+    return pool_for(connections["default"].vendor, conf.get("DATABASE_THREADS"))
+
+
+def pool_for(vendor: str, threads: int) -> ThreadPoolExecutor | None:
+    if threads <= 1 or vendor == "sqlite":
         return None
     pool = _pools.get(threads)
     if pool is None:
