@@ -40,6 +40,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
                              "(default 100,250,500,750,1000)")
     parser.add_argument("--step-seconds", type=float,
                         help="measured seconds per ladder step (default 10)")
+    parser.add_argument("--agents", type=int,
+                        help="agent sockets in the chat ladder (default 4)")
+    parser.add_argument("--chat-only", action="store_true",
+                        help="only the P1 chat ladder (no S0/S1, storm, HTTP or widget): "
+                             "a short run to measure a change of the message path")
     parser.add_argument("--profile", action="store_true",
                         help="record the server with py-spy during the chat ladder, ping "
                              "and identify "
@@ -80,9 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         plan = replace(plan, rates=args.rates)
     if args.step_seconds:
         plan = replace(plan, step_s=args.step_seconds)
+    if args.agents:
+        plan = replace(plan, agents=args.agents)
     run = Run(plan, configs, asgi_server=args.server,
               profile_dir=args.out if args.profile else None, log_dir=args.out,
-              only_http=args.only_http)
+              only_http=args.only_http, chat_only=args.chat_only)
     results = report.enrich(run.execute())
     paths = report.write(results, args.out)
     print(Path(paths["markdown"]).read_text())

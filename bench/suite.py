@@ -90,10 +90,12 @@ class Config:
 class Run:
     def __init__(self, plan: Plan, configs: list[Config], asgi_server: str = "uvicorn",
                  profile_dir: Path | None = None, log_dir: Path | None = None,
-                 only_http: bool = False) -> None:
+                 only_http: bool = False, chat_only: bool = False) -> None:
         self.plan = plan
         # P3 alone (with its fixtures): a short run for work on ping and identify.
         self.only_http = only_http
+        # Only the chat ladder (no S0, S1, storm, HTTP or widget): a short targeted run.
+        self.chat_only = chat_only
         self.profile_dir = profile_dir
         self.log_dir = log_dir
         self.configs = configs
@@ -299,6 +301,8 @@ class Run:
                 "origin": origin}
         visitors = data["visitors"]
         out: dict[str, Any] = {}
+        if self.chat_only:
+            return self.chat_ladder(config.name, site, base, data)
         if not self.only_http:
             out.update(self.measure_sockets(config, site, base, visitors, data))
         out.update(self.measure_http(config, site, base, visitors, data))
@@ -320,16 +324,7 @@ class Run:
             {**base, "job": "openloop_echo", "url": echo, "connections": p.visitors,
              "rate": p.baseline_rate, "duration": p.baseline_s, "warmup": p.step_warmup,
              "drain": p.drain_s, "tag": f"{self.tag}-s1-{name}"})
-        profiler = self._start_profiler(name, site.pid)
-        out["chat"] = self.measured(name, "P1 S2 chat ladder", site.pid,
-            {**base, "job": "chat", "visitor_url": f"{site.ws_url}{VISITOR_PATH}",
-             "agent_url": f"{site.ws_url}{AGENT_PATH}", "visitors": visitors[: p.visitors],
-             "tabs": p.second_tabs, "agents": data["agents"], "cookie_name": "chatwidget",
-             "session_cookie_name": "sessionid", "rates": p.rates, "duration": p.step_s,
-             "warmup": p.step_warmup, "drain": p.drain_s, "p99_limit_ms": p.p99_limit_ms,
-             "delivery_min": p.delivery_min, "tag": f"{self.tag}-{name}"})
-        if profiler is not None:
-            out["profile"] = self.phase(name, "profile", profiler.stop)
+        out.update(self.chat_ladder(name, site, base, data))
         out["storm"] = self.measured(name, "P2 S2 storm", site.pid,
             {**base, "job": "storm", "url": f"{site.ws_url}{VISITOR_PATH}",
              "n": p.storm_sockets, "concurrency": p.storm_concurrency, "idle": p.storm_idle_s,
@@ -359,6 +354,22 @@ class Run:
                                                 {**http, "kind": kind, **job})
             if profiler is not None:
                 out[f"profile_{kind}"] = self.phase(name, f"profile {kind}", profiler.stop)
+        return out
+
+    def chat_ladder(self, name: str, site: BenchServer, base: dict[str, Any],
+                    data: dict[str, Any]) -> dict[str, Any]:
+        """P1 on S2, profiled when asked."""
+        p, out = self.plan, {}
+        profiler = self._start_profiler(name, site.pid)
+        out["chat"] = self.measured(name, "P1 S2 chat ladder", site.pid,
+            {**base, "job": "chat", "visitor_url": f"{site.ws_url}{VISITOR_PATH}",
+             "agent_url": f"{site.ws_url}{AGENT_PATH}", "visitors": data["visitors"][: p.visitors],
+             "tabs": p.second_tabs, "agents": data["agents"], "cookie_name": "chatwidget",
+             "session_cookie_name": "sessionid", "rates": p.rates, "duration": p.step_s,
+             "warmup": p.step_warmup, "drain": p.drain_s, "p99_limit_ms": p.p99_limit_ms,
+             "delivery_min": p.delivery_min, "tag": f"{self.tag}-{name}"})
+        if profiler is not None:
+            out["profile"] = self.phase(name, "profile", profiler.stop)
         return out
 
     def server_log(self, config: Config, site: BenchServer) -> dict[str, Any]:
@@ -399,13 +410,13 @@ class Run:
                 "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             },
         }
-        results["s0"] = {} if self.only_http else self.reference()
+        results["s0"] = {} if self.only_http or self.chat_only else self.reference()
         results["configs"] = {}
         for index, config in enumerate(self.configs):
             results["configs"][config.name] = self.configuration(config, index == 0)
         first = next(iter(results["configs"].values()), {})
-        results["widget"] = self.phase("widget", "P4 widget weight",
-                                       lambda: widget.measure(first.get("widget_html")))
+        results["widget"] = None if self.chat_only else self.phase(
+            "widget", "P4 widget weight", lambda: widget.measure(first.get("widget_html")))
         results["errors"] = self.errors
         results["meta"]["seconds"] = round(time.monotonic() - started, 1)
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -307,6 +307,7 @@ _POSITIVE_INTS = (
     "RATE_LIMIT_MESSAGES",
     "RATE_LIMIT_WINDOW",
     "RESUME_LIMIT",
+    "DATABASE_THREADS",
     "PAGE_SIZE",
 )
 # None switches the limit off (keep forever, never expire).

@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_MESSAGES": 30,
     "RATE_LIMIT_WINDOW": 10,
     "RESUME_LIMIT": 500,
+    # Threads running the sockets' database work, per process, when the database is not
+    # SQLite (each keeps its own connection); SQLite keeps Channels' one thread (one writer).
+    "DATABASE_THREADS": 4,
     # Seconds between a socket's re-checks of its session, token and agent permission.
     "REVALIDATE_INTERVAL": 30,
     # Origins allowed to embed the widget cross-origin with a bearer token (in addition

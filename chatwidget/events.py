@@ -6,14 +6,21 @@ sent over a socket produce identical events. The SDK mirrors the names in one ta
 
 Delivery is best-effort by design: messages are committed before they are published, so
 a channel-layer outage (Redis down) loses no data; clients recover through resume.
+
+Each event is encoded to its frame text once, here, and the layer carries that text: every
+socket of a group forwards it as it is (``send(text_data=...)``), so the cost of JSON
+encoding does not grow with the number of tabs and agents listening, and the in-memory
+layer's per-member copy of a message copies one string instead of a payload tree.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
@@ -79,6 +86,16 @@ def agents_group(widget_id: int) -> str:
     return f"agents.{widget_id}"
 
 
+def thread_group(conversation_id: int) -> str:
+    """Agent sockets showing this conversation's thread (the ``watch`` frame).
+
+    What only an open thread shows (typing, read receipts) goes here rather than to
+    :func:`agents_group`, so an inbox over a thousand open conversations is not sent the
+    typing of every visitor (docs/protocol.md, "Agents at scale").
+    """
+    return f"thread.{conversation_id}"
+
+
 def user_group(user_id: int) -> str:
     """Every socket of one site user: its visitor tabs and its inbox, on every device."""
     return f"user.{user_id}"
@@ -107,14 +124,54 @@ def _send_raw(groups: list[str], message: dict[str, Any]) -> None:
             logger.warning("chatwidget: could not ask %s to re-check", group, exc_info=True)
 
 
+def encode_frame(kind: str, payload: dict[str, Any]) -> str:
+    """The frame text a socket sends for an event; the event name wins over a payload's
+    own ``type`` key. The only place an event is encoded (tests count its calls)."""
+    return json.dumps({**payload, "type": kind}, separators=(",", ":"))
+
+
+class LayerMessage(dict):
+    """A layer message holding only strings and ints: copying it shallowly is copying it.
+
+    Channels' in-memory layer deep-copies a group message for every member (a receiver
+    must not see another's changes); for these values a shallow copy is the same copy,
+    at a fraction of the cost per socket.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LayerMessage:
+        return LayerMessage(self)
+
+
 @dataclass(frozen=True)
 class Event:
     group: str
     type: str
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def text(self) -> str:
+        return encode_frame(self.type, self.payload)
+
     def layer_message(self) -> dict[str, Any]:
-        return {"type": LAYER_TYPE, "event": self.type, "payload": self.payload}
+        """What the layer carries: the encoded frame, plus what a consumer or the layer
+        must know without decoding it (the event name, the chat message's id)."""
+        message = LayerMessage(type=LAYER_TYPE, event=self.type, text=self.text)
+        inner = self.payload.get("message") if self.type == MESSAGE_CREATED else None
+        if isinstance(inner, dict) and isinstance(inner.get("id"), int):
+            message["messageId"] = inner["id"]
+        return message
+
+
+def frame_text(message: dict[str, Any]) -> str:
+    """The frame text of a layer message.
+
+    A message without ``text`` comes from an older worker during a rolling deploy (it
+    carried the payload itself), or from a site's own code: encoded here, once per socket.
+    """
+    text = message.get("text")
+    if isinstance(text, str):
+        return text
+    return encode_frame(message["event"], message.get("payload") or {})
 
 
 # ---------------------------------------------------------------- payload builders

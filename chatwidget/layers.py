@@ -32,16 +32,21 @@ RESYNC: dict[str, Any] = {"type": RESYNC_TYPE}
 
 
 def message_id(message: dict[str, Any]) -> int | None:
-    """The id of the chat message a layer message carries (``message.created``), if any."""
-    payload = message.get("payload")
-    inner = payload.get("message") if isinstance(payload, dict) else None
-    value = inner.get("id") if isinstance(inner, dict) else None
+    """The id of the chat message a layer message carries (``message.created``), if any.
+
+    ``events.Event.layer_message`` puts it beside the encoded frame, so nobody decodes it.
+    """
+    value = message.get("messageId")
     return value if isinstance(value, int) else None
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
-    def __init__(self, *args: Any, clean_interval: float = 1.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, clean_interval: float = 1.0, capacity: int = 1000,
+                 **kwargs: Any) -> None:
+        # Channels' default capacity, 100, is under half a second of a busy agent socket's
+        # traffic: a moment's lag would cost a resync, whose replay is database work added
+        # just when the server is behind. A queued event is one encoded string.
+        super().__init__(*args, capacity=capacity, **kwargs)
         self.clean_interval = clean_interval
         self._cleaned_at = 0.0
         # Channels whose consumer handles RESYNC, and those of them that lost a message

@@ -46,11 +46,12 @@ TARGETS: dict[str, list[str]] = {
                                     "tests/api/test_isolation.py"],
     "chatwidget/consumers/base.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_frames.py", "tests/channels/test_messages.py",
-        "tests/channels/test_events.py"],
+        "tests/channels/test_events.py", "tests/channels/test_fanout.py"],
     "chatwidget/consumers/visitor.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_resume.py", "tests/channels/test_events.py"],
     "chatwidget/consumers/agent.py": SOCKET_TESTS + CONSUMER_TESTS + [
-        "tests/channels/test_events.py", "tests/channels/test_inbox.py"],
+        "tests/channels/test_events.py", "tests/channels/test_inbox.py",
+        "tests/channels/test_fanout.py"],
     "chatwidget/chat.py": ["tests/api/test_conversations.py", "tests/channels/test_messages.py",
                            "tests/test_unread.py", "tests/api/test_agent.py",
                            "tests/test_parity.py", "tests/api/test_inbox.py"],

@@ -72,6 +72,6 @@ async def test_the_resync_names_the_lowest_message_lost_even_after_newer_ones_qu
     for message_id in (12, 11, 10):
         await layer.group_send("contact.7", {"type": "chatwidget.event",
                                              "event": "message.created",
-                                             "payload": {"message": {"id": message_id}}})
+                                             "messageId": message_id})
 
     assert await layer.receive("tab") == {**RESYNC, "lostFrom": 10}

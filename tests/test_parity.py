@@ -2,7 +2,8 @@
 
 Each scenario runs once over the REST API and once over a real websocket, on fresh but
 identical data, and compares what the caller got back and every event published to the
-contact's and the agents' groups (ids and times made symbolic).
+contact's and the agents' groups and the conversation's thread group (ids and times made
+symbolic).
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ async def make_world(widget) -> World:
     agent = await sync_to_async(new_agent)()
     layer = get_channel_layer()
     listener = await layer.new_channel()
-    for group in (events.contact_group(browser.contact.pk), events.agents_group(widget.pk)):
+    for group in (events.contact_group(browser.contact.pk), events.agents_group(widget.pk),
+                  events.thread_group(browser.conversation.pk)):
         await layer.group_add(group, listener)
     name = await sync_to_async(lambda: browser.contact.display_name)()
     world = World(browser, agent, listener, name)
@@ -93,7 +95,8 @@ async def published(world: World) -> list[dict[str, Any]]:
     """Everything published so far, in order: read until our own sentinels come back."""
     layer = get_channel_layer()
     groups = (events.contact_group(world.browser.contact.pk),
-              events.agents_group(world.browser.contact.widget_id))
+              events.agents_group(world.browser.contact.widget_id),
+              events.thread_group(world.browser.conversation.pk))
     for group in groups:
         # A catalogue-shaped message: a socket in the group forwards it and moves on.
         await layer.group_send(group, {"type": events.LAYER_TYPE, "event": SENTINEL,
@@ -104,7 +107,10 @@ async def published(world: World) -> list[dict[str, Any]]:
         if message["event"] == SENTINEL:
             sentinels += 1
         else:
-            seen.append({"event": message["event"], "payload": message["payload"]})
+            # What a socket would send: the frame text the publisher encoded, less its name.
+            payload = json.loads(events.frame_text(message))
+            del payload["type"]
+            seen.append({"event": message["event"], "payload": payload})
     return [symbolic(world, item) for item in seen]
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
-from .. import agents, chat, conf, events, identity, resume
+from .. import agents, chat, conf, events, identity, resume, validation
 from ..adapter import get_adapter
+from ..dbthreads import database_sync_to_async
 from ..models import Conversation, Widget
 from ..session import socket_site_user
-from .base import ChatWidgetConsumer, CloseCode, int_field
+from .base import ChatWidgetConsumer, CloseCode, FrameError, int_field
 
 
 class AgentConsumer(ChatWidgetConsumer):
@@ -30,11 +30,16 @@ class AgentConsumer(ChatWidgetConsumer):
         "read": "read",
         "ping": "ping",
         "note.send": "note_send",
+        "watch": "watch",
     }
+    # Threads one socket may show at once (the inbox shows one; a wall board a few).
+    watch_limit = 20
 
     async def connect(self) -> None:
         self.agent: Any = None
         self.widget_list: list[int] = []
+        # The thread groups this socket joined with ``watch``.
+        self.threads: set[str] = set()
         self.seen_at = 0.0
         if self.scope.get("chatwidget_cross_origin"):
             # Agents work on the site itself; its session cookie is never honoured cross-site.
@@ -104,6 +109,33 @@ class AgentConsumer(ChatWidgetConsumer):
         await self.send_json({"type": "note.ack", "clientId": client_id or None, "note": note})
         await events.apublish(published)
 
+    async def watch(self, frame: dict[str, Any]) -> None:
+        """Show these threads: their typing and read receipts come to this socket too.
+
+        The list updates (``message.created`` with the unread count, conversation and
+        unread events) reach every agent socket of the widget without asking.
+        """
+        wanted = self.conversation_ids(frame.get("conversationIds"))
+        if len(await self.known_conversations(wanted)) != len(wanted):
+            raise chat.NotFound("No such conversation.", field="conversation")
+        groups = {events.thread_group(pk) for pk in wanted}
+        for group in self.threads - groups:
+            await self.leave(group)
+        for group in sorted(groups - self.threads):
+            await self.join(group)
+        self.threads = groups
+        await self.send_json({"type": "watching", "conversationIds": sorted(wanted)})
+
+    def conversation_ids(self, value: Any) -> set[int]:
+        problem = FrameError("invalid_field", "conversationIds must be a list of at most "
+                             f"{self.watch_limit} conversation ids.", field="conversationIds")
+        if not isinstance(value, list) or len(value) > self.watch_limit:
+            raise problem
+        try:
+            return {validation.parse_int(item) for item in value}
+        except validation.InvalidInput:
+            raise problem from None
+
     async def resume(self, frame: dict[str, Any]) -> None:
         after = int_field(frame, "after")
         conversation_id = int_field(frame, "conversationId", required=False)
@@ -124,6 +156,11 @@ class AgentConsumer(ChatWidgetConsumer):
     @database_sync_to_async
     def get_conversation(self, conversation_id: int) -> Conversation:
         return chat.get_conversation(conversation_id)
+
+    @database_sync_to_async
+    def known_conversations(self, ids: set[int]) -> set[int]:
+        """Which of these exist (agents may see every widget's conversations)."""
+        return set(Conversation.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
     @database_sync_to_async
     def post_message(self, conversation_id: int, body: str,

@@ -16,10 +16,11 @@ from enum import IntEnum
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.db import OperationalError
 
-from .. import chat, conf, database, events, ratelimit, validation
+from .. import chat, conf, database, events, layers, ratelimit, validation
 from ..clock import clock
 
 logger = logging.getLogger("chatwidget.consumers")
@@ -122,6 +123,17 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         # ``resync`` asks the client to resume after (None: the client's own last id).
         self.delivered_id: int | None = None
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first closes stale database connections, through its one
+        # database thread, before every handler: a thread hop for every event of every
+        # socket (a visitor message to 20 agents cost 20 hops queued behind the writes).
+        # Every database call of these consumers runs in dbthreads.database_sync_to_async,
+        # which closes them around the call in that very thread, so the hop buys nothing.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # ------------------------------------------------------------ lifecycle helpers
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
@@ -160,6 +172,11 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
             return
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups.append(group)
+
+    async def leave(self, group: str) -> None:
+        if group in self.groups:
+            self.groups.remove(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def join_all(self, groups: list[str]) -> bool:
         """Join the groups, or close with 1013 when the channel layer is unreachable.
@@ -380,10 +397,14 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     async def chatwidget_event(self, message: dict[str, Any]) -> None:
         """``events.LAYER_TYPE``: forward a catalogue event to the socket as-is."""
         if not self.closing:
-            payload = message.get("payload") or {}
-            await self.send_event(message["event"], payload)
-            if message["event"] == events.MESSAGE_CREATED:
-                self.delivered(payload["message"]["id"])
+            await self.forward(message)
+            message_id = layers.message_id(message)
+            if message_id is not None:
+                self.delivered(message_id)
+
+    async def forward(self, message: dict[str, Any]) -> None:
+        """Send a layer event's frame text, encoded once by its publisher."""
+        await self.send(text_data=events.frame_text(message))
 
     async def chatwidget_resync(self, message: dict[str, Any]) -> None:
         """``layers.RESYNC_TYPE``: the layer may have dropped events meant for this socket.

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from .. import chat, datarights, events, identity, resume
+from ..dbthreads import database_sync_to_async
 from ..models import Conversation, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
 from ..session import cookie_name, socket_site_user
@@ -142,13 +141,13 @@ class VisitorConsumer(ChatWidgetConsumer):
             return
         kind = message["event"]
         if kind == events.LOGOUT:
-            await self.send_event(kind, message.get("payload") or {})
+            await self.forward(message)
             await self.close_with(CloseCode.LOGOUT)
         elif kind == events.LOGIN:
             # Only this browser's switch (its token was rotated) concerns this tab; another
             # device logging in to the same contact leaves this one as it is.
             if not await self.token_active():
-                await self.send_event(kind, message.get("payload") or {})
+                await self.forward(message)
                 await self.close_with(CloseCode.LOGIN)
         else:
             await super().chatwidget_event(message)
@@ -185,7 +184,7 @@ class VisitorConsumer(ChatWidgetConsumer):
     @database_sync_to_async
     def post_message(self, conversation_id: int, body: str,
                      client_id: str) -> tuple[list[events.Event], dict[str, Any]]:
-        """The message path: only chat.post_contact_message's three queries."""
+        """The message path: only chat.post_contact_message's two queries."""
         result = chat.post_contact_message(self.contact, conversation_id, body,
                                            client_id=client_id)
         if not result.created:  # a repeated clientId: the original, and nothing to publish

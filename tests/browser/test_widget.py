@@ -80,6 +80,10 @@ def test_typing_is_shown_both_ways(new_context, site, agent):
     inbox.goto("/")
     inbox.evaluate(AGENT_SOCKET)
     try:
+        # The agent shows this thread, so the visitor's typing reaches it; the frames
+        # after this one on the socket are handled after it.
+        inbox.evaluate("(id) => window.__agentSocket.send(JSON.stringify("
+                       "{type: 'watch', conversationIds: [id]}))", conversation_id)
         inbox.evaluate("(id) => window.__agentSocket.send(JSON.stringify("
                        "{type: 'typing', conversationId: id, typing: true}))", conversation_id)
         typing = page.locator(".cw-typing")

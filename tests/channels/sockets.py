@@ -45,6 +45,13 @@ async def agent(cookies: dict[str, str], *, path: str = "/ws/chatwidget/agent/",
     return await connect(path, cookies=cookies, **kwargs)
 
 
+async def watch(socket: WebsocketCommunicator, *conversation_ids: int) -> None:
+    """An agent socket shows these threads (their typing and read receipts come to it)."""
+    await send(socket, type="watch", conversationIds=list(conversation_ids))
+    assert await receive(socket) == {"type": "watching",
+                                     "conversationIds": sorted(conversation_ids)}
+
+
 async def receive(socket: WebsocketCommunicator) -> dict[str, Any]:
     return await socket.receive_json_from(timeout=TIMEOUT)
 

@@ -62,10 +62,11 @@ async def test_conversation_updated_on_close_and_reopen(browser, agent_cookies):
     await inbox.disconnect()
 
 
-async def test_visitor_typing_reaches_agents_only(browser, agent_cookies):
+async def test_visitor_typing_reaches_the_agents_showing_the_thread_only(browser, agent_cookies):
     tab = await sockets.visitor(browser.raw)
     other_tab = await sockets.visitor(browser.raw)
     inbox = await sockets.agent(agent_cookies)
+    await sockets.watch(inbox, browser.conversation.pk)
 
     await send(tab, type="typing", conversationId=browser.conversation.pk, typing=True)
 
@@ -102,6 +103,7 @@ async def test_agent_typing_reaches_the_contacts_tabs(browser, agent_cookies):
 async def test_contact_read_updates_its_tabs_and_sends_agents_a_receipt(browser, agent_cookies):
     tab = await sockets.visitor(browser.raw)
     inbox = await sockets.agent(agent_cookies)
+    await sockets.watch(inbox, browser.conversation.pk)
     await send(inbox, type="message.send", conversationId=browser.conversation.pk, body="hi")
     message = (await receive(inbox))["message"]
     await receive(inbox)  # its message.created
@@ -126,6 +128,7 @@ async def test_contact_read_updates_its_tabs_and_sends_agents_a_receipt(browser,
 async def test_agent_read_sends_the_contact_a_receipt(browser, agent_cookies):
     tab = await sockets.visitor(browser.raw)
     inbox = await sockets.agent(agent_cookies)
+    await sockets.watch(inbox, browser.conversation.pk)
     await send(tab, type="message.send", conversationId=browser.conversation.pk, body="hi")
     message = (await receive(tab))["message"]
     await receive(tab)

@@ -54,12 +54,13 @@ async def one_message(browser, agent_cookies, *, agents: int, tabs: int, body: s
         await socket.disconnect()
 
 
-async def test_a_visitor_message_costs_at_most_three_queries_whatever_the_audience(
+async def test_a_visitor_message_costs_two_queries_whatever_the_audience(
     browser, agent_cookies, counted_queries
 ):
     await one_message(browser, agent_cookies, agents=1, tabs=1, body="small audience")
-    await one_message(browser, agent_cookies, agents=5, tabs=3, body="large audience")
+    await one_message(browser, agent_cookies, agents=5, tabs=1, body="five agents")
+    await one_message(browser, agent_cookies, agents=1, tabs=3, body="three tabs")
 
-    small, large = counted_queries
-    assert len(small) == len(large), (small, large)
-    assert len(large) <= 3, large
+    small, agents, tabs = counted_queries
+    assert len(small) == len(agents) == len(tabs), (small, agents, tabs)
+    assert len(small) == 2, small

@@ -60,6 +60,9 @@ async def test_visitor_on_a_and_agent_on_b_talk_both_ways(servers, site):
     assert await tab_b.receive_message(reply["id"]) == reply
     assert (await tab_a.receive_type("unread"))["total"] == 1
 
+    # The inbox shows the thread, so the visitor's typing on A reaches it on B.
+    await inbox.send(type="watch", conversationIds=[conversation_id])
+    assert (await inbox.receive_type("watching"))["conversationIds"] == [conversation_id]
     await tab_a.send(type="typing", conversationId=conversation_id)
     assert (await inbox.receive_type("typing"))["sender"]["kind"] == "contact"
     for socket in (tab_a, tab_b, inbox):

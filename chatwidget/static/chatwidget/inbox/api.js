@@ -29,6 +29,7 @@ export class AgentClient extends EventTarget {
     this.config = config;
     this.socket = null;
     this.connected = false;
+    this.watching = [];
     this.lastId = 0;
     this.retries = 0;
     this.heartbeat = null;
@@ -177,6 +178,8 @@ export class AgentClient extends EventTarget {
   received(frame) {
     if (frame.type === 'ready') {
       this.retries = 0;
+      // Before anything else on this socket: the open thread's typing and receipts.
+      if (this.watching.length) this.send({ type: 'watch', conversationIds: this.watching });
       this.setConnected(true, frame.agent);
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => this.beat(), PING_EVERY);
@@ -220,6 +223,12 @@ export class AgentClient extends EventTarget {
       return true;
     }
     return false;
+  }
+
+  /** The threads shown: only their typing and read receipts come over the socket. */
+  watch(conversationIds) {
+    this.watching = conversationIds;
+    this.send({ type: 'watch', conversationIds });
   }
 
   typing(conversationId, typing) {

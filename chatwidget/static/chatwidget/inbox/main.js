@@ -113,7 +113,10 @@ class Inbox {
 
   async open(id, { history = true, replace = false } = {}) {
     const { store } = this;
-    if (store.openId !== id) this.composer.reset();
+    if (store.openId !== id) {
+      this.composer.reset();
+      this.client.watch([id]);
+    }
     store.openId = id;
     store.notice = '';
     store.activeId = id;
@@ -126,6 +129,7 @@ class Inbox {
         store.upsert(await this.client.conversation(id));
       } catch (error) {
         store.openId = null;
+        this.client.watch([]);
         store.changed('thread');
         return;
       }
