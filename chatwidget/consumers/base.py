@@ -90,6 +90,17 @@ def frame_size(text: str, limit: int) -> int:
     return len(text.encode())
 
 
+def client_gone(error: BaseException) -> bool:
+    """The ASGI server refused a send because the client already closed the socket.
+
+    uvicorn raises ``ClientDisconnected`` (an ``OSError``) while the close is in flight and
+    a ``RuntimeError`` once it has answered it; daphne drops such sends silently.
+    """
+    if type(error).__name__ == "ClientDisconnected":
+        return True
+    return isinstance(error, RuntimeError) and "after sending 'websocket.close'" in str(error)
+
+
 class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     """Frame decoding, validation errors, rate limits and group-event forwarding."""
 
@@ -234,6 +245,17 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         if not self.closing:
             self.closing = True
             await self.close(code=int(code))
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                   close: bool | int = False) -> None:
+        try:
+            await super().send(text_data, bytes_data, close)
+        except (OSError, RuntimeError) as error:
+            if not client_gone(error):
+                raise
+            # The client left while this frame was on its way (its disconnect is queued
+            # behind this event): nothing is lost, it resumes from its last id on return.
+            self.closing = True
 
     async def send_event(self, kind: str, payload: dict[str, Any]) -> None:
         # The event name wins over any "type" key a payload might carry.
