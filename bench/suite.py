@@ -89,8 +89,11 @@ class Config:
 
 class Run:
     def __init__(self, plan: Plan, configs: list[Config], asgi_server: str = "uvicorn",
-                 profile_dir: Path | None = None, log_dir: Path | None = None) -> None:
+                 profile_dir: Path | None = None, log_dir: Path | None = None,
+                 only_storm: bool = False) -> None:
         self.plan = plan
+        # P2 alone (S0, S1 and S2 storms): the short loop when working on the connect path.
+        self.only_storm = only_storm
         self.profile_dir = profile_dir
         self.log_dir = log_dir
         self.configs = configs
@@ -158,6 +161,9 @@ class Run:
 
     def measured(self, where: str, name: str, pid: int, job: dict[str, Any]) -> Any:
         """A load-generator phase against an idle server."""
+        if self.only_storm and "storm" not in job["job"]:
+            return None
+
         def body() -> dict[str, Any]:
             waited = self.quiesce(pid)
             return {**self.job(job), "idle_wait_s": waited}
@@ -199,10 +205,14 @@ class Run:
                 {**base, "job": "openloop_echo", "connections": p.visitors,
                  "rate": p.baseline_rate, "duration": p.baseline_s, "warmup": p.step_warmup,
                  "drain": p.drain_s, "tag": f"{self.tag}-s0"})
-            out["storm"] = self.measured("S0", "P2 storm", s0.pid,
-                {**base, "job": "storm", "n": p.storm_sockets,
-                 "concurrency": p.storm_concurrency, "idle": p.storm_idle_s})
+            out["storm"] = self.measured("S0", "P2 storm", s0.pid, {**base, **self.storm()})
         return out
+
+    def storm(self) -> dict[str, Any]:
+        """The one storm every server gets: same socket count, concurrency and generator."""
+        p = self.plan
+        return {"job": "storm", "n": p.storm_sockets, "concurrency": p.storm_concurrency,
+                "idle": p.storm_idle_s}
 
     # ------------------------------------------------------------ one configuration
 
@@ -317,10 +327,12 @@ class Run:
         if profiler is not None:
             out["profile"] = self.phase(name, "profile", profiler.stop)
         out["storm"] = self.measured(name, "P2 S2 storm", site.pid,
-            {**base, "job": "storm", "url": f"{site.ws_url}{VISITOR_PATH}",
-             "n": p.storm_sockets, "concurrency": p.storm_concurrency, "idle": p.storm_idle_s,
-             "ready": "ready",
+            {**base, **self.storm(), "url": f"{site.ws_url}{VISITOR_PATH}", "ready": "ready",
              "cookies": [f"chatwidget={v['token']}" for v in visitors[: p.storm_sockets]]})
+        # S1 after S2, so S2's memory figure starts from the same heap as before; S1's
+        # sockets reuse what S2's freed, which is why the report gives no KB for S1.
+        out["s1_storm"] = self.measured(name, "P2 S1 storm", site.pid,
+            {**base, **self.storm(), "url": echo})
         http = {**base, "job": "http", "host": "127.0.0.1", "port": site.port,
                 "concurrency": p.http_concurrency, "duration": p.http_s,
                 "cookie_name": "chatwidget", "app_id": data["widget"]["app_id"]}
@@ -378,8 +390,9 @@ class Run:
         for index, config in enumerate(self.configs):
             results["configs"][config.name] = self.configuration(config, index == 0)
         first = next(iter(results["configs"].values()), {})
-        results["widget"] = self.phase("widget", "P4 widget weight",
-                                       lambda: widget.measure(first.get("widget_html")))
+        if not self.only_storm:
+            results["widget"] = self.phase("widget", "P4 widget weight",
+                                           lambda: widget.measure(first.get("widget_html")))
         results["errors"] = self.errors
         results["meta"]["seconds"] = round(time.monotonic() - started, 1)
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -20,6 +20,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 
 from .. import chat, conf, events, ratelimit, validation
 from ..clock import clock
+from . import rechecks
 
 logger = logging.getLogger("chatwidget.consumers")
 
@@ -104,8 +105,9 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     oversized_close_factor = 4
     # Channels fixes scope["user"] at connect, and no signal announces a session that
     # expires: every socket re-checks its credential each REVALIDATE_INTERVAL seconds (a
-    # timer, so passive sockets too), before a frame once that long has passed, and at
-    # once when told to (events.recheck_users). Tests replace the clock.
+    # timer shared by all sockets, so passive ones too: rechecks.py), before a frame once
+    # that long has passed, and at once when told to (events.recheck_users). Tests replace
+    # the clock.
     clock = clock
     # Which side a typing indicator comes from.
     typing_as_agent = False
@@ -115,7 +117,6 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         self.closing = False
         self.oversized = 0
         self.validated_at = self.clock.monotonic()
-        self.recheck_task: asyncio.Task[None] | None = None
         # The newest message id this socket has delivered, live or replayed: what a
         # ``resync`` asks the client to resume after (None: the client's own last id).
         self.delivered_id: int | None = None
@@ -152,12 +153,7 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     def start_rechecks(self) -> None:
         """Once authenticated: re-check the credential every period until the socket ends."""
         self.validated_at = self.clock.monotonic()
-        self.recheck_task = asyncio.ensure_future(self.recheck_periodically())
-
-    async def recheck_periodically(self) -> None:
-        while not self.closing:
-            await self.clock.sleep(conf.get("REVALIDATE_INTERVAL"))
-            await self.recheck()
+        rechecks.start(self)
 
     async def recheck(self) -> bool:
         """Close with 4401 unless the credential still holds; True if the socket stays."""
@@ -179,7 +175,7 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         await self.recheck()
 
     async def disconnect(self, code: int) -> None:
-        cancel(self.recheck_task)
+        rechecks.stop(self)
 
     async def close_with(self, code: int) -> None:
         if not self.closing:
