@@ -16,6 +16,7 @@ from enum import IntEnum
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from .. import chat, conf, events, ratelimit, validation
@@ -122,6 +123,19 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         self.delivered_id: int | None = None
 
     # ------------------------------------------------------------ lifecycle helpers
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its ``aclose_old_connections`` before each handler.
+
+        That is a trip to the database thread for every handshake and every frame, which
+        all queue on that one thread. It is redundant here: every query these consumers
+        make runs in ``database_sync_to_async``, which closes stale connections around
+        each call in that very thread.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def join(self, group: str) -> None:
         """Join a group and remember it, so disconnect leaves it (Channels' own ``groups``)."""
