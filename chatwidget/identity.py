@@ -74,17 +74,25 @@ def issue_token(contact: Contact) -> IssuedToken:
 
 def resolve_token(raw: str | None) -> WidgetToken | None:
     """The active token for a raw secret, with its contact and widget, or None."""
-    if not raw or len(raw) > 128:
-        return None
+    return resolve_tokens([raw]).get(raw) if raw else None
+
+
+def resolve_tokens(raws: list[str]) -> dict[str, WidgetToken]:
+    """:func:`resolve_token` for many raw secrets in one query (sockets opening together).
+
+    Returns the active ones by raw secret, each with instances of its own.
+    """
+    hashes = {hash_token(raw): raw for raw in raws if raw and len(raw) <= 128}
+    if not hashes:
+        return {}
     # Expired tokens are refused here, the one query every transport resolves through.
-    token = (
-        WidgetToken.objects.select_related("contact", "contact__widget")
-        .filter(datarights.live_tokens(), key_hash=hash_token(raw))
-        .first()
-    )
-    if token is not None:
+    found = {}
+    for token in WidgetToken.objects.select_related("contact", "contact__widget").filter(
+        datarights.live_tokens(), key_hash__in=hashes
+    ):
         datarights.touch_token(token)
-    return token
+        found[hashes[token.key_hash]] = token
+    return found
 
 
 def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:

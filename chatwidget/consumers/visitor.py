@@ -17,6 +17,7 @@ from ..models import Conversation, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
 from ..session import cookie_name, socket_site_user
 from .base import ChatWidgetConsumer, CloseCode, cancel, int_field, query_params
+from .batching import Batched
 
 # Conversations a socket has already proven it owns (typing and read need the row).
 _CONVERSATION_CACHE_SIZE = 32
@@ -171,12 +172,8 @@ class VisitorConsumer(ChatWidgetConsumer):
         except Exception:  # unknown app_id (DoesNotExist) or a malformed one
             return None
 
-    @database_sync_to_async
-    def resolve(self, raw: str) -> WidgetToken | None:
-        token = identity.resolve_token(raw)
-        if token is not None:
-            identity.touch(token.contact)
-        return token
+    async def resolve(self, raw: str) -> WidgetToken | None:
+        return await _handshake_tokens.get(raw)
 
     @database_sync_to_async
     def token_active(self) -> bool:
@@ -216,3 +213,14 @@ class VisitorConsumer(ChatWidgetConsumer):
     def last_message_id(self) -> int:
         return resume.last_id_for_contact(self.contact)
 
+
+def _resolve_for_sockets(raws: list[str]) -> dict[str, WidgetToken]:
+    tokens = identity.resolve_tokens(raws)
+    for token in tokens.values():
+        identity.touch(token.contact)
+    return tokens
+
+
+# Sockets opening together (a deploy, a network blip: every visitor reconnects) resolve
+# their tokens in one query instead of queueing one each on the database thread.
+_handshake_tokens = Batched(_resolve_for_sockets)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
@@ -46,6 +48,29 @@ async def test_a_socket_that_never_authenticates_is_closed(monkeypatch):
 async def test_an_unknown_token_is_refused():
     code = await accepted_then_closed(VISITOR, cookies={"chatwidget": "not-a-token"})
     assert code == UNAUTHENTICATED
+
+
+async def test_sockets_opening_together_each_get_their_contact_and_a_bad_token_fails_alone(
+    widget
+):
+    browsers = [await sync_to_async(new_browser)(widget) for _ in range(4)]
+    revoked = browsers.pop()
+    await sync_to_async(identity.revoke_token)(revoked.token, notify=False)
+    tabs = [browsers[0], *browsers]  # the first browser has two tabs
+
+    opened, code = await asyncio.gather(
+        asyncio.gather(*(sockets.visitor(browser.raw) for browser in tabs)),
+        accepted_then_closed(VISITOR, cookies=revoked.cookies),
+    )
+
+    assert [tab.ready["contactId"] for tab in opened] == [b.contact.pk for b in tabs]
+    assert code == UNAUTHENTICATED
+    await send(opened[0], type="message.send", conversationId=browsers[0].conversation.pk,
+               body="from the first tab", clientId="c1")
+    assert (await receive(opened[0]))["type"] == "message.ack"
+    assert (await receive(opened[1]))["message"]["body"] == "from the first tab"
+    for tab in opened:
+        await tab.disconnect()
 
 
 async def test_a_revoked_token_is_refused(browser):
