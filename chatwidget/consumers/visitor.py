@@ -36,7 +36,8 @@ class VisitorConsumer(ChatWidgetConsumer):
     auth_timeout = 10.0
 
     async def connect(self) -> None:
-        self.token: WidgetToken | None = None
+        # The token's id only: a socket keeps what it uses, thousands of sockets at a time.
+        self.token_id: int | None = None
         self.contact = None
         self.auth_task: asyncio.Task[None] | None = None
         self.conversations: dict[int, Conversation] = {}
@@ -78,7 +79,7 @@ class VisitorConsumer(ChatWidgetConsumer):
 
     async def expire_auth(self) -> None:
         await asyncio.sleep(self.auth_timeout)
-        if self.token is None:
+        if self.token_id is None:
             await self.close_with(CloseCode.UNAUTHENTICATED)
 
     async def authenticate(self, raw: str) -> None:
@@ -89,7 +90,7 @@ class VisitorConsumer(ChatWidgetConsumer):
             await self.close_with(CloseCode.UNAUTHENTICATED)
             return
         cancel(self.auth_task)
-        self.token, self.contact = token, token.contact
+        self.token_id, self.contact = token.pk, token.contact
         groups = [events.contact_group(self.contact.pk), events.token_group(token.pk)]
         if self.contact.user_id is not None:
             groups.append(events.user_group(self.contact.user_id))
@@ -109,7 +110,7 @@ class VisitorConsumer(ChatWidgetConsumer):
         return decision.action is identity.Action.KEEP
 
     async def receive_frame(self, kind: str, frame: dict[str, Any]) -> None:
-        if self.token is None:
+        if self.token_id is None:
             token = frame.get("token") if kind == "auth" else None
             if not isinstance(token, str):
                 await self.close_with(CloseCode.UNAUTHENTICATED)
@@ -128,7 +129,7 @@ class VisitorConsumer(ChatWidgetConsumer):
     @database_sync_to_async
     def revalidate(self) -> bool:
         """The token still active and still this browser's, as the session stands now."""
-        token = WidgetToken.objects.select_related("contact").filter(pk=self.token.pk).first()
+        token = WidgetToken.objects.select_related("contact").filter(pk=self.token_id).first()
         if token is None:
             return False
         user, session_hash = socket_site_user(self.scope)
@@ -177,7 +178,7 @@ class VisitorConsumer(ChatWidgetConsumer):
 
     @database_sync_to_async
     def token_active(self) -> bool:
-        return WidgetToken.objects.filter(datarights.live_tokens(), pk=self.token.pk).exists()
+        return WidgetToken.objects.filter(datarights.live_tokens(), pk=self.token_id).exists()
 
     @database_sync_to_async
     def post_message(self, conversation_id: int, body: str,
@@ -216,8 +217,12 @@ class VisitorConsumer(ChatWidgetConsumer):
 
 def _resolve_for_sockets(raws: list[str]) -> dict[str, WidgetToken]:
     tokens = identity.resolve_tokens(raws)
+    widgets: dict[int, Any] = {}
     for token in tokens.values():
-        identity.touch(token.contact)
+        contact = token.contact
+        identity.touch(contact)
+        # One widget instance for the burst's sockets, not one each (they only read it).
+        contact.widget = widgets.setdefault(contact.widget_id, contact.widget)
     return tokens
 
 
