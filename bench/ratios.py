@@ -149,7 +149,9 @@ def goals(config: dict[str, Any], widget: dict[str, Any] | None, storm_sockets: 
             None if storm is None else f"{storm['opened']}/{storm_sockets} opened, "
             f"{storm['failures']} failed, {storm['dropped_while_idle']} dropped",
             clean_storm, f"{storm_sockets} sockets, no failures"),
-        "storm_vs_s1": _goal(vs_s1, None if vs_s1 is None else vs_s1 >= GOAL_STORM_VS_S1,
+        "storm_vs_s1": _goal(None if vs_s1 is None else f"{vs_s1:.3f} "
+                             f"({storm['connections_per_s']:,} ÷ {s1_rate:,} per s)",
+                             None if vs_s1 is None else vs_s1 >= GOAL_STORM_VS_S1,
                              f"storm >= {GOAL_STORM_VS_S1} x S1's connections/s"),
         "kb_per_socket": _goal(kb, None if kb is None else kb <= GOAL_KB_PER_SOCKET,
                                f"<= {GOAL_KB_PER_SOCKET} KB per socket"),

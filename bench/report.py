@@ -158,16 +158,20 @@ def _p2(results: dict[str, Any]) -> list[str]:
             # S1's storm runs after S2's in the same process and reuses the memory S2's
             # sockets freed: its RSS growth says nothing about a socket's size.
             kb = "n/a" if label.startswith("S1") else _f(s["kb_per_socket"])
+            # CPU per connection holds on a busy machine, where connections/s does not.
+            cpu_ms = s["connect_server_cpu"] * s["seconds"] / max(s["opened"], 1) * 1000
             rows.append([label, s["sockets"], s["opened"], s["failures"] + s["dropped_while_idle"],
-                         _f(s["connections_per_s"]), _lat(s["handshake_ms"], ("p50", "p99")),
+                         _f(s["connections_per_s"]), _f(cpu_ms, 2),
+                         _lat(s["handshake_ms"], ("p50", "p99")),
                          _lat(s.get("ready_ms"), ("p50", "p99")), kb,
                          _cpu(s, "idle_server_cpu", "idle_aux_cpu"),
                          _f(s["connect_loadgen_cpu"], 2)])
     plan = results["meta"]["plan"]
     lines = [f"### P2 connection storm ({plan['storm_concurrency']} connecting at once)", ""]
     lines += _table(["server", "sockets", "opened", "failed/dropped", "connections/s",
-                     "handshake p50 / p99 ms", "ready p50 / p99 ms", "KB per socket (RSS)",
-                     "idle server CPU", "loadgen CPU"], rows)
+                     "server CPU ms per connection", "handshake p50 / p99 ms",
+                     "ready p50 / p99 ms", "KB per socket (RSS)", "idle server CPU",
+                     "loadgen CPU"], rows)
     for n, c in results.get("configs", {}).items():
         ratio = (c.get("ratios") or {}).get("R3_s1_rate")
         if ratio is not None:

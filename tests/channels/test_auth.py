@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import channels.auth
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from chatwidget import identity
@@ -30,6 +32,19 @@ SHOP = "https://shop.example"
 
 
 async def test_the_widget_cookie_opens_the_visitor_socket(browser):
+    tab = await sockets.visitor(browser.raw)
+    assert tab.ready == {"type": "ready", "contactId": browser.contact.pk}
+    await tab.disconnect()
+
+
+async def test_a_visitor_without_a_site_session_opens_its_socket_without_a_user_lookup(
+    browser, monkeypatch
+):
+    """No session cookie: anonymous, and no trip to the database thread to learn it."""
+    def looked_up(scope):
+        raise AssertionError("the session's user was looked up")
+
+    monkeypatch.setattr(channels.auth, "get_user", database_sync_to_async(looked_up))
     tab = await sockets.visitor(browser.raw)
     assert tab.ready == {"type": "ready", "contactId": browser.contact.pk}
     await tab.disconnect()
