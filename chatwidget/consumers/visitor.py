@@ -13,7 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from .. import chat, datarights, events, identity, resume
-from ..models import Conversation, WidgetToken
+from ..models import Conversation, Widget, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
 from ..session import cookie_name, socket_site_user
 from .base import ChatWidgetConsumer, CloseCode, cancel, int_field, query_params
@@ -217,7 +217,7 @@ class VisitorConsumer(ChatWidgetConsumer):
 
 def _resolve_for_sockets(raws: list[str]) -> dict[str, WidgetToken]:
     tokens = identity.resolve_tokens(raws)
-    widgets: dict[int, Any] = {}
+    widgets: dict[int, Widget] = {}
     for token in tokens.values():
         contact = token.contact
         identity.touch(contact)
