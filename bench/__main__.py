@@ -5,6 +5,7 @@
     python -m bench --redis --postgres   # ... and again with Redis and PostgreSQL
     python -m bench --server daphne      # ... on daphne, what runserver uses
     python -m bench --quick              # the smoke run the test suite uses
+    python -m bench --only-storm         # P2 alone: S0, S1 and S2 connection storms
 
 The second configuration is started by the bench itself (redis-server on a free port; a
 throwaway PostgreSQL cluster, or ``DATABASE_URL`` when it is set).
@@ -52,6 +53,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only-http", action="store_true",
                         help="run only P3 (bare view, ping, identify): about 30 s per "
                              "configuration")
+    parser.add_argument("--only-storm", action="store_true",
+                        help="measure only P2, the connection storm, on S0, S1 and S2")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output directory (default: {DEFAULT_OUT})")
     return parser.parse_args(argv)
@@ -89,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = replace(plan, agents=args.agents)
     run = Run(plan, configs, asgi_server=args.server,
               profile_dir=args.out if args.profile else None, log_dir=args.out,
-              only_http=args.only_http, chat_only=args.chat_only)
+              only_http=args.only_http, chat_only=args.chat_only,
+              only_storm=args.only_storm)
     results = report.enrich(run.execute())
     paths = report.write(results, args.out)
     print(Path(paths["markdown"]).read_text())

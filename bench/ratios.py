@@ -11,7 +11,8 @@ from typing import Any
 GOAL_MSGS_PER_CORE = 800
 GOAL_P99_MS_AT_500 = 25
 GOAL_RATE_FOR_P99 = 500
-GOAL_KB_PER_SOCKET = 40
+GOAL_KB_PER_SOCKET = 30
+GOAL_STORM_VS_S1 = 0.8
 GOAL_WIDGET_GZIP_KB = 25
 # Cores used by processes other than the bench's during a measurement: above this the
 # figure was disturbed by a shared machine.
@@ -73,6 +74,7 @@ def ratios(s0: dict[str, Any], config: dict[str, Any], baseline_rate: int) -> di
     s2_p50 = _get(at_base, "receivers", "agent", "latency_ms", "p50")
     s1_p50 = _get(config, "s1_openloop", "step", "receivers", "echo", "latency_ms", "p50")
     storm, s0_storm = config.get("storm") or {}, s0.get("storm") or {}
+    s1_storm = config.get("s1_storm") or {}
     return {
         "sustainable_rate": best["rate"] if best else None,
         "sustainable_delivered_per_s": best["delivered_per_s"] if best else None,
@@ -86,6 +88,7 @@ def ratios(s0: dict[str, Any], config: dict[str, Any], baseline_rate: int) -> di
         "R2_s1_p50_ms": s1_p50,
         "R2_step_sustained": at_base.get("sustained") if at_base else None,
         "R3_rate": _div(storm.get("connections_per_s"), s0_storm.get("connections_per_s")),
+        "R3_s1_rate": _div(storm.get("connections_per_s"), s1_storm.get("connections_per_s")),
         "R3_kb_per_socket": storm.get("kb_per_socket"),
         "R3_s0_kb_per_socket": s0_storm.get("kb_per_socket"),
         "R4": _div(_get(config, "http_ping", "rps"), _get(config, "http_bare", "rps")),
@@ -129,6 +132,8 @@ def goals(config: dict[str, Any], widget: dict[str, Any] | None, storm_sockets: 
         clean_storm = (storm["opened"] == storm_sockets and not storm["failures"]
                        and not storm["dropped_while_idle"])
     kb = (storm or {}).get("kb_per_socket")
+    s1_rate = _get(config, "s1_storm", "connections_per_s")
+    vs_s1 = _div((storm or {}).get("connections_per_s"), s1_rate)
     whole = _get(widget, "whole_widget", "gzip_bytes")
     return {
         "chat_msgs_per_core": _goal(per_core, None if per_core is None
@@ -144,6 +149,10 @@ def goals(config: dict[str, Any], widget: dict[str, Any] | None, storm_sockets: 
             None if storm is None else f"{storm['opened']}/{storm_sockets} opened, "
             f"{storm['failures']} failed, {storm['dropped_while_idle']} dropped",
             clean_storm, f"{storm_sockets} sockets, no failures"),
+        "storm_vs_s1": _goal(None if vs_s1 is None else f"{vs_s1:.3f} "
+                             f"({storm['connections_per_s']:,} ÷ {s1_rate:,} per s)",
+                             None if vs_s1 is None else vs_s1 >= GOAL_STORM_VS_S1,
+                             f"storm >= {GOAL_STORM_VS_S1} x S1's connections/s"),
         "kb_per_socket": _goal(kb, None if kb is None else kb <= GOAL_KB_PER_SOCKET,
                                f"<= {GOAL_KB_PER_SOCKET} KB per socket"),
         "widget_gzip_kb": _goal(None if whole is None else round(whole / 1024, 1),
@@ -197,13 +206,14 @@ def warnings(results: dict[str, Any]) -> list[str]:
             if lost and not step.get("sustained"):
                 out.append(f"{name} chat at {step['rate']} msg/s (over capacity): {lost:,} "
                            "deliveries never arrived; the server dropped them.")
-        storm = config.get("storm")
-        if storm:
-            check(f"{name} storm", {"other_cpu": storm.get("connect_other_cpu"),
-                                    "cpu_window_s": storm.get("connect_cpu_window_s")})
-        if storm and storm.get("connect_loadgen_saturated"):
-            out.append(f"{name} storm: the load generator saturated its core while "
-                       "connecting; connections/s is a lower bound.")
+        for label, key in (("storm", "storm"), ("S1 storm", "s1_storm")):
+            storm = config.get(key)
+            if storm:
+                check(f"{name} {label}", {"other_cpu": storm.get("connect_other_cpu"),
+                                          "cpu_window_s": storm.get("connect_cpu_window_s")})
+            if storm and storm.get("connect_loadgen_saturated"):
+                out.append(f"{name} {label}: the load generator saturated its core while "
+                           "connecting; connections/s is a lower bound.")
     if disturbed:
         out.append(f"Other processes used more than {OTHER_BUSY} cores during: "
                    + ", ".join(disturbed) + " (cores in brackets): those figures are noisy.")

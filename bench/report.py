@@ -150,21 +150,35 @@ def _p1(results: dict[str, Any]) -> list[str]:
 def _p2(results: dict[str, Any]) -> list[str]:
     rows = []
     entries = [("S0 raw websockets", (results.get("s0") or {}).get("storm"))]
-    entries += [(f"S2 visitor socket ({n})", c.get("storm"))
-                for n, c in results.get("configs", {}).items()]
+    for n, c in results.get("configs", {}).items():
+        entries += [(f"S1 Channels consumer ({n})", c.get("s1_storm")),
+                    (f"S2 visitor socket ({n})", c.get("storm"))]
     for label, s in entries:
         if s:
+            # S1's storm runs after S2's in the same process and reuses the memory S2's
+            # sockets freed: its RSS growth says nothing about a socket's size.
+            kb = "n/a" if label.startswith("S1") else _f(s["kb_per_socket"])
+            # CPU per connection holds on a busy machine, where connections/s does not.
+            cpu_ms = s["connect_server_cpu"] * s["seconds"] / max(s["opened"], 1) * 1000
             rows.append([label, s["sockets"], s["opened"], s["failures"] + s["dropped_while_idle"],
-                         _f(s["connections_per_s"]), _lat(s["handshake_ms"], ("p50", "p99")),
-                         _lat(s.get("ready_ms"), ("p50", "p99")),
-                         _f(s["kb_per_socket"]),
+                         _f(s["connections_per_s"]), _f(cpu_ms, 2),
+                         _lat(s["handshake_ms"], ("p50", "p99")),
+                         _lat(s.get("ready_ms"), ("p50", "p99")), kb,
                          _cpu(s, "idle_server_cpu", "idle_aux_cpu"),
                          _f(s["connect_loadgen_cpu"], 2)])
     plan = results["meta"]["plan"]
-    return [f"### P2 connection storm ({plan['storm_concurrency']} connecting at once)", ""] + (
-        _table(["server", "sockets", "opened", "failed/dropped", "connections/s",
-                "handshake p50 / p99 ms", "ready p50 / p99 ms", "KB per socket (RSS)",
-                "idle server CPU", "loadgen CPU"], rows))
+    lines = [f"### P2 connection storm ({plan['storm_concurrency']} connecting at once)", ""]
+    lines += _table(["server", "sockets", "opened", "failed/dropped", "connections/s",
+                     "server CPU ms per connection", "handshake p50 / p99 ms",
+                     "ready p50 / p99 ms", "KB per socket (RSS)", "idle server CPU",
+                     "loadgen CPU"], rows)
+    for n, c in results.get("configs", {}).items():
+        ratio = (c.get("ratios") or {}).get("R3_s1_rate")
+        if ratio is not None:
+            lines.append(f"- {n}: S2 ÷ S1 connections/s = {_f(ratio, 3)} (S1: a bare Channels "
+                         "consumer in the same server process, usable once accepted; S2: a "
+                         "visitor socket, usable at its `ready` frame).")
+    return lines + [""]
 
 
 def _p3(results: dict[str, Any]) -> list[str]:
@@ -230,6 +244,7 @@ def _ratios_and_goals(results: dict[str, Any]) -> list[str]:
             f"{_f(x['R2_s1_p50_ms'], 2)})"
             + ("" if x["R2_step_sustained"] in (True, None) else ", S2 over capacity there")),
         row("R3 = S2 ÷ S0 connections/s", lambda x: _f(x["R3_rate"], 3)),
+        row("storm S2 ÷ S1 connections/s", lambda x: _f(x["R3_s1_rate"], 3)),
         row("R3 KB per socket, S2 (S0)", lambda x: f"{_f(x['R3_kb_per_socket'])} "
             f"({_f(x['R3_s0_kb_per_socket'])})"),
         row("R4 = ping ÷ bare view rps", lambda x: _f(x["R4"], 3)),

@@ -90,12 +90,15 @@ class Config:
 class Run:
     def __init__(self, plan: Plan, configs: list[Config], asgi_server: str = "uvicorn",
                  profile_dir: Path | None = None, log_dir: Path | None = None,
-                 only_http: bool = False, chat_only: bool = False) -> None:
+                 only_http: bool = False, chat_only: bool = False,
+                 only_storm: bool = False) -> None:
         self.plan = plan
         # P3 alone (with its fixtures): a short run for work on ping and identify.
         self.only_http = only_http
         # Only the chat ladder (no S0, S1, storm, HTTP or widget): a short targeted run.
         self.chat_only = chat_only
+        # P2 alone (S0, S1 and S2 storms): the short loop when working on the connect path.
+        self.only_storm = only_storm
         self.profile_dir = profile_dir
         self.log_dir = log_dir
         self.configs = configs
@@ -163,6 +166,9 @@ class Run:
 
     def measured(self, where: str, name: str, pid: int, job: dict[str, Any]) -> Any:
         """A load-generator phase against an idle server."""
+        if self.only_storm and "storm" not in job["job"]:
+            return None
+
         def body() -> dict[str, Any]:
             waited = self.quiesce(pid)
             return {**self.job(job), "idle_wait_s": waited}
@@ -204,10 +210,14 @@ class Run:
                 {**base, "job": "openloop_echo", "connections": p.visitors,
                  "rate": p.baseline_rate, "duration": p.baseline_s, "warmup": p.step_warmup,
                  "drain": p.drain_s, "tag": f"{self.tag}-s0"})
-            out["storm"] = self.measured("S0", "P2 storm", s0.pid,
-                {**base, "job": "storm", "n": p.storm_sockets,
-                 "concurrency": p.storm_concurrency, "idle": p.storm_idle_s})
+            out["storm"] = self.measured("S0", "P2 storm", s0.pid, {**base, **self.storm()})
         return out
+
+    def storm(self) -> dict[str, Any]:
+        """The one storm every server gets: same socket count, concurrency and generator."""
+        p = self.plan
+        return {"job": "storm", "n": p.storm_sockets, "concurrency": p.storm_concurrency,
+                "idle": p.storm_idle_s}
 
     # ------------------------------------------------------------ one configuration
 
@@ -326,10 +336,12 @@ class Run:
              "drain": p.drain_s, "tag": f"{self.tag}-s1-{name}"})
         out.update(self.chat_ladder(name, site, base, data))
         out["storm"] = self.measured(name, "P2 S2 storm", site.pid,
-            {**base, "job": "storm", "url": f"{site.ws_url}{VISITOR_PATH}",
-             "n": p.storm_sockets, "concurrency": p.storm_concurrency, "idle": p.storm_idle_s,
-             "ready": "ready",
+            {**base, **self.storm(), "url": f"{site.ws_url}{VISITOR_PATH}", "ready": "ready",
              "cookies": [f"chatwidget={v['token']}" for v in visitors[: p.storm_sockets]]})
+        # S1 after S2, so S2's memory figure starts from the same heap as before; S1's
+        # sockets reuse what S2's freed, which is why the report gives no KB for S1.
+        out["s1_storm"] = self.measured(name, "P2 S1 storm", site.pid,
+            {**base, **self.storm(), "url": echo})
         return out
 
     def measure_http(self, config: Config, site: BenchServer, base: dict[str, Any],
@@ -415,7 +427,7 @@ class Run:
         for index, config in enumerate(self.configs):
             results["configs"][config.name] = self.configuration(config, index == 0)
         first = next(iter(results["configs"].values()), {})
-        results["widget"] = None if self.chat_only else self.phase(
+        results["widget"] = None if self.chat_only or self.only_storm else self.phase(
             "widget", "P4 widget weight", lambda: widget.measure(first.get("widget_html")))
         results["errors"] = self.errors
         results["meta"]["seconds"] = round(time.monotonic() - started, 1)

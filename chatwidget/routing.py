@@ -1,7 +1,8 @@
 """``websocket_urlpatterns``: a flat list for the project's URLRouter (DESIGN §4).
 
-Wrap the router with :class:`chatwidget.security.WidgetOriginValidator` and Channels'
-``AuthMiddlewareStack`` (project/asgi.py shows how).
+Wrap the router with :class:`chatwidget.security.WidgetOriginValidator` and
+:func:`chatwidget.socket_auth.AuthMiddlewareStack` (or Channels' own; project/asgi.py
+shows how).
 """
 
 from django.urls import path, re_path

@@ -8,11 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 # Django must be set up before anything imports models (consumers, routing).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chatwidget.routing import unknown_socket_path, websocket_urlpatterns  # noqa: E402
 from chatwidget.security import WidgetOriginValidator  # noqa: E402
+from chatwidget.socket_auth import AuthMiddlewareStack  # noqa: E402
 
 # WidgetOriginValidator is Channels' AllowedHostsOriginValidator plus one door: a foreign
 # Origin may reach the visitor socket, which then admits only the widget's embed origins,

@@ -22,6 +22,7 @@ from django.db import OperationalError
 
 from .. import chat, conf, database, events, layers, ratelimit, validation
 from ..clock import clock
+from . import rechecks
 
 logger = logging.getLogger("chatwidget.consumers")
 
@@ -117,8 +118,9 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     oversized_close_factor = 4
     # Channels fixes scope["user"] at connect, and no signal announces a session that
     # expires: every socket re-checks its credential each REVALIDATE_INTERVAL seconds (a
-    # timer, so passive sockets too), before a frame once that long has passed, and at
-    # once when told to (events.recheck_users). Tests replace the clock.
+    # timer shared by all sockets, so passive ones too: rechecks.py), before a frame once
+    # that long has passed, and at once when told to (events.recheck_users). Tests replace
+    # the clock.
     clock = clock
     # Which side a typing indicator comes from.
     typing_as_agent = False
@@ -127,9 +129,9 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         super().__init__(*args, **kwargs)
         self.closing = False
         self.accepted = False
+        self.authenticated = False  # past the handshake and the auth frame: re-checked
         self.oversized = 0
         self.validated_at = self.clock.monotonic()
-        self.recheck_task: asyncio.Task[None] | None = None
         # The newest message id this socket has delivered, live or replayed: what a
         # ``resync`` asks the client to resume after (None: the client's own last id).
         self.delivered_id: int | None = None
@@ -168,7 +170,7 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         database.report(error)
         if self.closing:
             return
-        if not connecting and self.recheck_task is not None:
+        if not connecting and self.authenticated:
             await self.send_error("unavailable", database.MESSAGE, frame=frame,
                                   retryAfter=database.RETRY_AFTER)
             return
@@ -211,13 +213,9 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
 
     def start_rechecks(self) -> None:
         """Once authenticated: re-check the credential every period until the socket ends."""
+        self.authenticated = True
         self.validated_at = self.clock.monotonic()
-        self.recheck_task = asyncio.ensure_future(self.recheck_periodically())
-
-    async def recheck_periodically(self) -> None:
-        while not self.closing:
-            await self.clock.sleep(conf.get("REVALIDATE_INTERVAL"))
-            await self.recheck()
+        rechecks.start(self)
 
     async def recheck(self) -> bool:
         """Close with 4401 unless the credential still holds; True if the socket stays."""
@@ -239,7 +237,7 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         await self.recheck()
 
     async def disconnect(self, code: int) -> None:
-        cancel(self.recheck_task)
+        rechecks.stop(self)
 
     async def close_with(self, code: int) -> None:
         if not self.closing:

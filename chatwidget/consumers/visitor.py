@@ -12,10 +12,11 @@ from typing import Any
 
 from .. import chat, datarights, events, identity, resume
 from ..dbthreads import database_sync_to_async
-from ..models import Conversation, WidgetToken
+from ..models import Conversation, Widget, WidgetToken
 from ..security import embed_origin_allowed, header, is_site_origin
 from ..session import cookie_name, socket_site_user
 from .base import ChatWidgetConsumer, CloseCode, cancel, int_field, query_params
+from .batching import Batched
 
 # Conversations a socket has already proven it owns (typing and read need the row).
 _CONVERSATION_CACHE_SIZE = 32
@@ -34,7 +35,8 @@ class VisitorConsumer(ChatWidgetConsumer):
     auth_timeout = 10.0
 
     async def connect(self) -> None:
-        self.token: WidgetToken | None = None
+        # The token's id only: a socket keeps what it uses, thousands of sockets at a time.
+        self.token_id: int | None = None
         self.contact = None
         self.auth_task: asyncio.Task[None] | None = None
         self.conversations: dict[int, Conversation] = {}
@@ -76,7 +78,7 @@ class VisitorConsumer(ChatWidgetConsumer):
 
     async def expire_auth(self) -> None:
         await asyncio.sleep(self.auth_timeout)
-        if self.token is None:
+        if self.token_id is None:
             await self.close_with(CloseCode.UNAUTHENTICATED)
 
     async def authenticate(self, raw: str) -> None:
@@ -87,7 +89,7 @@ class VisitorConsumer(ChatWidgetConsumer):
             await self.close_with(CloseCode.UNAUTHENTICATED)
             return
         cancel(self.auth_task)
-        self.token, self.contact = token, token.contact
+        self.token_id, self.contact = token.pk, token.contact
         groups = [events.contact_group(self.contact.pk), events.token_group(token.pk)]
         if self.contact.user_id is not None:
             groups.append(events.user_group(self.contact.user_id))
@@ -107,7 +109,7 @@ class VisitorConsumer(ChatWidgetConsumer):
         return decision.action is identity.Action.KEEP
 
     async def receive_frame(self, kind: str, frame: dict[str, Any]) -> None:
-        if self.token is None:
+        if self.token_id is None:
             token = frame.get("token") if kind == "auth" else None
             if not isinstance(token, str):
                 await self.close_with(CloseCode.UNAUTHENTICATED)
@@ -126,7 +128,7 @@ class VisitorConsumer(ChatWidgetConsumer):
     @database_sync_to_async
     def revalidate(self) -> bool:
         """The token still active and still this browser's, as the session stands now."""
-        token = WidgetToken.objects.select_related("contact").filter(pk=self.token.pk).first()
+        token = WidgetToken.objects.select_related("contact").filter(pk=self.token_id).first()
         if token is None:
             return False
         user, session_hash = socket_site_user(self.scope)
@@ -170,16 +172,12 @@ class VisitorConsumer(ChatWidgetConsumer):
         except Exception:  # unknown app_id (DoesNotExist) or a malformed one
             return None
 
-    @database_sync_to_async
-    def resolve(self, raw: str) -> WidgetToken | None:
-        token = identity.resolve_token(raw)
-        if token is not None:
-            identity.touch(token.contact)
-        return token
+    async def resolve(self, raw: str) -> WidgetToken | None:
+        return await _handshake_tokens.get(raw)
 
     @database_sync_to_async
     def token_active(self) -> bool:
-        return WidgetToken.objects.filter(datarights.live_tokens(), pk=self.token.pk).exists()
+        return WidgetToken.objects.filter(datarights.live_tokens(), pk=self.token_id).exists()
 
     @database_sync_to_async
     def post_message(self, conversation_id: int, body: str,
@@ -215,3 +213,18 @@ class VisitorConsumer(ChatWidgetConsumer):
     def last_message_id(self) -> int:
         return resume.last_id_for_contact(self.contact)
 
+
+def _resolve_for_sockets(raws: list[str]) -> dict[str, WidgetToken]:
+    tokens = identity.resolve_tokens(raws)
+    widgets: dict[int, Widget] = {}
+    for token in tokens.values():
+        contact = token.contact
+        identity.touch(contact)
+        # One widget instance for the burst's sockets, not one each (they only read it).
+        contact.widget = widgets.setdefault(contact.widget_id, contact.widget)
+    return tokens
+
+
+# Sockets opening together (a deploy, a network blip: every visitor reconnects) resolve
+# their tokens in one query instead of queueing one each on the database thread.
+_handshake_tokens = Batched(_resolve_for_sockets)

@@ -100,8 +100,9 @@ def test_the_echo_baselines_account_for_every_message(run):
 
 def test_every_storm_socket_is_either_opened_or_counted_as_failed(run):
     storms = [run["results"]["s0"]["storm"]]
-    storms += [config["storm"] for config in configs(run).values()]
+    storms += [config[key] for config in configs(run).values() for key in ("storm", "s1_storm")]
     for storm in storms:
+        assert storm["sockets"] == run["results"]["meta"]["plan"]["storm_sockets"]
         assert storm["opened"] + storm["failures"] == storm["sockets"]
         assert storm["handshake_ms"]["count"] >= storm["opened"]
         assert isinstance(storm["kb_per_socket"], float)
@@ -116,10 +117,22 @@ def test_every_http_request_the_bench_makes_is_accepted(run):
             assert http["ok"] == http["requests"], (key, http["sample_response"])
 
 
+def test_the_visitor_storm_is_reported_beside_a_bare_channels_consumers_storm(run):
+    written = (run["out"] / "results.md").read_text()
+    for name, config in configs(run).items():
+        ratio = config["ratios"]["R3_s1_rate"]
+        assert ratio == round(config["storm"]["connections_per_s"]
+                              / config["s1_storm"]["connections_per_s"], 3)
+        assert f"| S1 Channels consumer ({name}) |" in written
+        assert f"| S2 visitor socket ({name}) |" in written
+        assert f"- {name}: S2 ÷ S1 connections/s = {ratio:,.3f}" in written
+
+
 def test_ratios_and_goals_are_reported_for_each_configuration(run):
     for config in configs(run).values():
-        assert {"R1", "R2_ms", "R3_rate", "R3_kb_per_socket", "R4"} <= set(config["ratios"])
-        assert {"chat_msgs_per_core", "p99_at_500", "integrity", "storm_clean",
+        assert {"R1", "R2_ms", "R3_rate", "R3_s1_rate", "R3_kb_per_socket", "R4"} <= set(
+            config["ratios"])
+        assert {"chat_msgs_per_core", "p99_at_500", "integrity", "storm_clean", "storm_vs_s1",
                 "kb_per_socket", "widget_gzip_kb"} == set(config["goals"])
 
 

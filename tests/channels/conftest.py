@@ -81,7 +81,7 @@ class FakeClock:
         await future
 
     async def sleeping(self, count: int = 1) -> None:
-        """Wait until ``count`` timers are asleep on this clock (each socket has one)."""
+        """Wait until ``count`` timers are asleep on this clock (all sockets share one)."""
         while len([f for _, f in self.sleepers if not f.done()]) < count:
             await asyncio.sleep(0.01)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import channels.auth
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from chatwidget import identity
@@ -33,6 +37,19 @@ async def test_the_widget_cookie_opens_the_visitor_socket(browser):
     await tab.disconnect()
 
 
+async def test_a_visitor_without_a_site_session_opens_its_socket_without_a_user_lookup(
+    browser, monkeypatch
+):
+    """No session cookie: anonymous, and no trip to the database thread to learn it."""
+    def looked_up(scope):
+        raise AssertionError("the session's user was looked up")
+
+    monkeypatch.setattr(channels.auth, "get_user", database_sync_to_async(looked_up))
+    tab = await sockets.visitor(browser.raw)
+    assert tab.ready == {"type": "ready", "contactId": browser.contact.pk}
+    await tab.disconnect()
+
+
 async def test_without_a_cookie_a_socket_must_authenticate_first():
     code = await accepted_then_closed(VISITOR, [{"type": "ping"}])
     assert code == UNAUTHENTICATED
@@ -46,6 +63,29 @@ async def test_a_socket_that_never_authenticates_is_closed(monkeypatch):
 async def test_an_unknown_token_is_refused():
     code = await accepted_then_closed(VISITOR, cookies={"chatwidget": "not-a-token"})
     assert code == UNAUTHENTICATED
+
+
+async def test_sockets_opening_together_each_get_their_contact_and_a_bad_token_fails_alone(
+    widget
+):
+    browsers = [await sync_to_async(new_browser)(widget) for _ in range(4)]
+    revoked = browsers.pop()
+    await sync_to_async(identity.revoke_token)(revoked.token, notify=False)
+    tabs = [browsers[0], *browsers]  # the first browser has two tabs
+
+    opened, code = await asyncio.gather(
+        asyncio.gather(*(sockets.visitor(browser.raw) for browser in tabs)),
+        accepted_then_closed(VISITOR, cookies=revoked.cookies),
+    )
+
+    assert [tab.ready["contactId"] for tab in opened] == [b.contact.pk for b in tabs]
+    assert code == UNAUTHENTICATED
+    await send(opened[0], type="message.send", conversationId=browsers[0].conversation.pk,
+               body="from the first tab", clientId="c1")
+    assert (await receive(opened[0]))["type"] == "message.ack"
+    assert (await receive(opened[1]))["message"]["body"] == "from the first tab"
+    for tab in opened:
+        await tab.disconnect()
 
 
 async def test_a_revoked_token_is_refused(browser):

@@ -203,3 +203,65 @@ async def test_an_agent_whose_user_id_is_large_keeps_the_inbox_through_rechecks(
     await send(inbox, type="ping")
     assert (await receive(inbox))["type"] == "pong"
     await inbox.disconnect()
+
+
+# ---------------------------------------------------------------- one timer, every socket's period
+
+
+async def logged_in_tab(widget, user) -> sockets.WebsocketCommunicator:
+    return await sockets.connect(VISITOR, cookies=(await sync_to_async(new_browser)(
+        widget, user=user)).cookies)
+
+
+async def tabs_opened_ten_seconds_apart(widget, user, other_user, clock):
+    first = await logged_in_tab(widget, user)
+    await clock.sleeping()
+    await clock.advance(10)
+    return first, await logged_in_tab(widget, other_user)
+
+
+async def test_passive_sockets_opened_at_different_times_each_close_one_period_after_opening(
+    widget, user, other_user, clock
+):
+    first, second = await tabs_opened_ten_seconds_apart(widget, user, other_user, clock)
+    await sync_to_async(Session.objects.all().delete)()
+
+    await clock.advance(20)
+    assert await closed_with(first) == CloseCode.UNAUTHENTICATED
+    assert await silent(second)
+
+    await clock.sleeping()
+    await clock.advance(10)
+    assert await closed_with(second) == CloseCode.UNAUTHENTICATED
+
+
+async def test_a_closed_socket_leaves_the_others_rechecked_on_their_period(
+    widget, user, other_user, clock
+):
+    first, second = await tabs_opened_ten_seconds_apart(widget, user, other_user, clock)
+    await first.disconnect()
+    await sync_to_async(Session.objects.all().delete)()
+
+    await clock.advance(20)
+    assert await silent(second)
+
+    await clock.sleeping()
+    await clock.advance(10)
+    assert await closed_with(second) == CloseCode.UNAUTHENTICATED
+
+
+async def test_a_socket_opened_after_the_period_was_shortened_is_rechecked_on_the_new_period(
+    widget, user, other_user, settings, clock
+):
+    before = await logged_in_tab(widget, user)
+    await clock.sleeping()
+    settings.CHATWIDGET = {"REVALIDATE_INTERVAL": 5}
+    after = await logged_in_tab(widget, other_user)
+    await sync_to_async(Session.objects.all().delete)()
+
+    await clock.sleeping()
+    await clock.advance(5)
+
+    assert await closed_with(after) == CloseCode.UNAUTHENTICATED
+    assert await silent(before)
+    await before.disconnect()
