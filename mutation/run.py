@@ -56,7 +56,8 @@ TARGETS: dict[str, list[str]] = {
     "chatwidget/security.py": ["tests/test_security.py", "tests/api/test_cors.py",
                                "tests/channels/test_auth.py",
                                "tests/channels/test_guards.py",
-                               "tests/api/test_blank_origin_entries.py"],
+                               "tests/api/test_blank_origin_entries.py",
+                               "tests/test_origin_validator_wiring.py"],
     "chatwidget/api/authentication.py": IDENTITY_TESTS + [
         "tests/api/test_csrf.py", "tests/api/test_isolation.py", "tests/api/test_inbox.py",
         "tests/api/test_site_authorization_schemes.py"],
