@@ -66,7 +66,8 @@ TARGETS: dict[str, list[str]] = {
                                     "tests/api/test_attachment_owner.py"],
     "chatwidget/consumers/base.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_frames.py", "tests/channels/test_messages.py",
-        "tests/channels/test_events.py", "tests/channels/test_resync_from_an_empty_tab.py"],
+        "tests/channels/test_events.py", "tests/channels/test_resync_from_an_empty_tab.py",
+        "tests/channels/test_frame_when_the_recheck_is_due.py"],
     "chatwidget/consumers/visitor.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_resume.py", "tests/channels/test_events.py"],
     "chatwidget/consumers/agent.py": SOCKET_TESTS + CONSUMER_TESTS + [
