@@ -45,7 +45,8 @@ IDENTITY_TESTS = ["tests/identity", "tests/api/test_guards.py", "tests/api/test_
                   "tests/api/test_widget_cookies.py"]
 SOCKET_TESTS = ["tests/channels/test_auth.py", "tests/channels/test_guards.py",
                 "tests/channels/test_identity.py",
-                "tests/channels/test_sockets_follow_session.py"]
+                "tests/channels/test_sockets_follow_session.py",
+                "tests/channels/test_close_codes_as_documented.py"]
 # frames every consumer parses and answers: hostile values, a full outbox, the agents' inbox
 CONSUMER_TESTS = ["tests/channels/test_hostile_input.py", "tests/channels/test_overflow.py"]
 # module → the test files that guard it (the targeted run for each of its mutants)
@@ -69,7 +70,8 @@ TARGETS: dict[str, list[str]] = {
         "tests/channels/test_events.py", "tests/channels/test_resync_from_an_empty_tab.py",
         "tests/channels/test_frame_when_the_recheck_is_due.py"],
     "chatwidget/consumers/visitor.py": SOCKET_TESTS + CONSUMER_TESTS + [
-        "tests/channels/test_resume.py", "tests/channels/test_events.py"],
+        "tests/channels/test_resume.py", "tests/channels/test_events.py",
+        "tests/channels/test_bearer_socket_auth_frame_first.py"],
     "chatwidget/consumers/agent.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_events.py", "tests/channels/test_inbox.py"],
     "chatwidget/chat.py": ["tests/api/test_conversations.py", "tests/channels/test_messages.py",
