@@ -72,7 +72,9 @@ TARGETS: dict[str, list[str]] = {
         "tests/channels/test_frame_size_in_bytes.py"],
     "chatwidget/consumers/visitor.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_resume.py", "tests/channels/test_events.py",
-        "tests/channels/test_bearer_socket_auth_frame_first.py"],
+        "tests/channels/test_bearer_socket_auth_frame_first.py",
+        "tests/channels/test_typing_reuses_the_conversation.py",
+        "tests/channels/test_a_deleted_token_ends_its_sockets.py"],
     "chatwidget/consumers/agent.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_events.py", "tests/channels/test_inbox.py"],
     "chatwidget/chat.py": ["tests/api/test_conversations.py", "tests/channels/test_messages.py",
