@@ -68,7 +68,7 @@ TARGETS: dict[str, list[str]] = {
     "chatwidget/consumers/base.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_frames.py", "tests/channels/test_messages.py",
         "tests/channels/test_events.py", "tests/channels/test_resync_from_an_empty_tab.py",
-        "tests/channels/test_frame_when_the_recheck_is_due.py",
+        "tests/channels/test_recheck_once_a_period.py", "tests/test_parity.py",
         "tests/channels/test_frame_size_in_bytes.py"],
     "chatwidget/consumers/visitor.py": SOCKET_TESTS + CONSUMER_TESTS + [
         "tests/channels/test_resume.py", "tests/channels/test_events.py",
