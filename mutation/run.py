@@ -110,6 +110,7 @@ class Outcome:
     survivors: list[str] = field(default_factory=list)
     timeouts: list[str] = field(default_factory=list)
     incompetent: list[str] = field(default_factory=list)
+    failed: bool = False  # cosmic-ray could not run it (e.g. the unmutated tests fail)
 
     @property
     def killed(self) -> int:
@@ -255,7 +256,7 @@ def report(outcomes: list[Outcome]) -> None:
     print("|---|---|---|---|---|---|")
     for o in outcomes:
         print(f"| {o.module} | {o.mutants} | {o.run} | {o.killed} | {len(o.survivors)} | "
-              f"{rate(o.killed, o.run)} |")
+              f"{'FAILED, see above' if o.failed else rate(o.killed, o.run)} |")
     mutants, ran = sum(o.mutants for o in outcomes), sum(o.run for o in outcomes)
     killed = sum(o.killed for o in outcomes)
     print(f"| **total** | {mutants} | {ran} | {killed} | {ran - killed} | "
@@ -310,17 +311,23 @@ def main(argv: list[str]) -> int:
         return 0
 
     def one(module: str) -> Outcome:
-        outcome = mutate(module, options.sample, options.seed, options.timeout_factor,
-                         wanted.get(module) if wanted else None)
+        try:
+            outcome = mutate(module, options.sample, options.seed, options.timeout_factor,
+                             wanted.get(module) if wanted else None)
+        except SystemExit as failure:  # one module's broken run must not lose the others'
+            print(failure, file=sys.stderr, flush=True)
+            return Outcome(module, failed=True)
         print(f"{module}: {outcome.killed}/{outcome.run} killed "
               f"({rate(outcome.killed, outcome.run)}) of {outcome.mutants} mutants",
               flush=True)
+        for name in outcome.survivors:  # at once, so a run cut short still names them
+            print(f"  survived: {name}", flush=True)
         return outcome
 
     with ThreadPoolExecutor(options.jobs) as pool:
         outcomes = list(pool.map(one, modules))
     report(outcomes)
-    return 0 if all(not o.survivors for o in outcomes) else 1
+    return 0 if all(not o.survivors and not o.failed for o in outcomes) else 1
 
 
 if __name__ == "__main__":
