@@ -53,7 +53,8 @@ CONSUMER_TESTS = ["tests/channels/test_hostile_input.py", "tests/channels/test_o
 TARGETS: dict[str, list[str]] = {
     "chatwidget/identity.py": IDENTITY_TESTS + ["tests/channels/test_identity.py",
                                                 "tests/api/test_same_page_ping.py"],
-    "chatwidget/session.py": IDENTITY_TESTS + ["tests/channels/test_sockets_follow_session.py"],
+    "chatwidget/session.py": IDENTITY_TESTS + ["tests/channels/test_sockets_follow_session.py",
+                                               "tests/api/test_ping_speaks_for_its_app_id.py"],
     "chatwidget/security.py": ["tests/test_security.py", "tests/api/test_cors.py",
                                "tests/channels/test_auth.py",
                                "tests/channels/test_guards.py",
