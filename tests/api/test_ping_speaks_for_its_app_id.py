@@ -24,3 +24,14 @@ def test_a_ping_uses_the_cookie_of_the_widget_it_names(widget, names):
 
     assert ping(browser, app_id=second)["contact"]["id"] == visitors[second]
     assert ping(browser, app_id=first)["contact"]["id"] == visitors[first]
+
+
+def test_a_ping_that_names_no_widget_speaks_for_the_one_its_header_names(widget):
+    Widget.objects.create(app_id="shop", name="Shop")
+    browser = APIClient()
+    ping(browser)
+    shop_visitor = ping(browser, app_id="shop")["contact"]["id"]
+
+    browser.credentials(HTTP_X_CHATWIDGET_APP="shop")
+
+    assert ping(browser)["contact"]["id"] == shop_visitor
