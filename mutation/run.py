@@ -80,7 +80,8 @@ TARGETS: dict[str, list[str]] = {
         "tests/channels/test_events.py", "tests/channels/test_inbox.py"],
     "chatwidget/chat.py": ["tests/api/test_conversations.py", "tests/channels/test_messages.py",
                            "tests/test_unread.py", "tests/api/test_agent.py",
-                           "tests/test_parity.py", "tests/api/test_inbox.py"],
+                           "tests/test_parity.py", "tests/api/test_inbox.py",
+                           "tests/api/test_attributes.py"],
 }
 
 CONFIG = """\
