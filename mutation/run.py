@@ -54,7 +54,8 @@ TARGETS: dict[str, list[str]] = {
     "chatwidget/identity.py": IDENTITY_TESTS + ["tests/channels/test_identity.py",
                                                 "tests/api/test_same_page_ping.py"],
     "chatwidget/session.py": IDENTITY_TESTS + ["tests/channels/test_sockets_follow_session.py",
-                                               "tests/api/test_ping_speaks_for_its_app_id.py"],
+                                               "tests/api/test_ping_speaks_for_its_app_id.py",
+                                               "tests/api/test_query_counts.py"],
     "chatwidget/security.py": ["tests/test_security.py", "tests/api/test_cors.py",
                                "tests/channels/test_auth.py",
                                "tests/channels/test_guards.py",
@@ -81,7 +82,8 @@ TARGETS: dict[str, list[str]] = {
     "chatwidget/chat.py": ["tests/api/test_conversations.py", "tests/channels/test_messages.py",
                            "tests/test_unread.py", "tests/api/test_agent.py",
                            "tests/test_parity.py", "tests/api/test_inbox.py",
-                           "tests/api/test_attributes.py"],
+                           "tests/api/test_attributes.py", "tests/channels/test_events.py",
+                           "tests/api/test_read_before_the_first_message.py"],
 }
 
 CONFIG = """\
