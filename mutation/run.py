@@ -78,7 +78,8 @@ TARGETS: dict[str, list[str]] = {
         "tests/channels/test_typing_reuses_the_conversation.py",
         "tests/channels/test_a_deleted_token_ends_its_sockets.py"],
     "chatwidget/consumers/agent.py": SOCKET_TESTS + CONSUMER_TESTS + [
-        "tests/channels/test_events.py", "tests/channels/test_inbox.py"],
+        "tests/channels/test_events.py", "tests/channels/test_inbox.py",
+        "tests/channels/test_refused_inbox_socket_leaves_quietly.py"],
     "chatwidget/chat.py": ["tests/api/test_conversations.py", "tests/channels/test_messages.py",
                            "tests/test_unread.py", "tests/api/test_agent.py",
                            "tests/test_parity.py", "tests/api/test_inbox.py",
