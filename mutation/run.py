@@ -256,7 +256,7 @@ def rate(killed: int, total: int) -> str:
     return f"{100 * killed / total:.1f} %" if total else "-"
 
 
-def report(outcomes: list[Outcome]) -> None:
+def report(outcomes: list[Outcome], sampled: bool) -> None:
     print("\n| module | mutants | run | killed | survived | killed / run |")
     print("|---|---|---|---|---|---|")
     for o in outcomes:
@@ -266,7 +266,7 @@ def report(outcomes: list[Outcome]) -> None:
     killed = sum(o.killed for o in outcomes)
     print(f"| **total** | {mutants} | {ran} | {killed} | {ran - killed} | "
           f"{rate(killed, ran)} |")
-    if ran < mutants:
+    if sampled:
         # A sampled module stands for all its mutants: weigh its rate by its size.
         estimate = sum(o.mutants * o.killed / o.run for o in outcomes if o.run)
         print(f"\nEstimated over all {mutants} mutants (each module's rate weighted by its "
@@ -331,7 +331,7 @@ def main(argv: list[str]) -> int:
 
     with ThreadPoolExecutor(options.jobs) as pool:
         outcomes = list(pool.map(one, modules))
-    report(outcomes)
+    report(outcomes, sampled=options.sample is not None and not wanted)
     return 0 if all(not o.survivors and not o.failed for o in outcomes) else 1
 
 
