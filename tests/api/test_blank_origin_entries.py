@@ -1,4 +1,4 @@
-"""An empty entry in an origin list allows no origin.
+"""An empty entry in an origin list allows no origin, and a junk one hides none.
 
 ``os.environ.get("EMBED_ORIGINS", "").split(",")`` gives ``[""]`` when the variable is
 unset, and an origin pasted into the admin with its surrounding blank stays in the list:
@@ -33,6 +33,19 @@ def test_a_blank_allowed_origin_lets_no_other_site_read_the_api(db, entries):
 
 def test_an_allowed_origin_pasted_with_blanks_around_it_still_works(widget):
     widget.allowed_origins = [" https://shop.example/ "]
+    widget.save()
+    token = ping(APIClient(), transport="bearer")["token"]
+
+    response = APIClient(HTTP_ORIGIN="https://shop.example",
+                         HTTP_AUTHORIZATION=f"Bearer {token}").get(f"{API}conversations/")
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example"
+
+
+def test_an_allowed_origin_listed_after_a_junk_entry_still_works(widget):
+    """A JSON list edited by hand can hold a number or null; the origins after it count."""
+    widget.allowed_origins = [None, 42, "https://shop.example"]
     widget.save()
     token = ping(APIClient(), transport="bearer")["token"]
 
