@@ -85,8 +85,12 @@ def query_params(scope: dict[str, Any]) -> dict[str, str]:
 
 
 def frame_size(text: str, limit: int) -> int:
-    """UTF-8 size, without encoding frames that cannot be over the limit anyway."""
-    if len(text) > limit or len(text) * 4 <= limit:
+    """UTF-8 size, without encoding frames that cannot be over the limit anyway.
+
+    Frames over it are measured too: "far over" (a close at once) counts bytes, and a
+    frame of multi-byte characters can be far over in bytes but not in characters.
+    """
+    if len(text) * 4 <= limit:
         return len(text)
     return len(text.encode())
 
