@@ -28,6 +28,8 @@ async def test_a_tab_typing_in_two_conversations_loads_each_once(browser, agent_
     monkeypatch.setattr(chat, "get_conversation", get_conversation)
     tab = await sockets.visitor(browser.raw)
     inbox = await sockets.agent(agent_cookies)
+    # Typing reaches the agent sockets that show the thread (``watch``).
+    await sockets.watch(inbox, browser.conversation.pk, second.pk)
 
     for conversation_id in [browser.conversation.pk, second.pk] * 3:
         await send(tab, type="typing", conversationId=conversation_id, typing=True)
