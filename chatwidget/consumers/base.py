@@ -260,8 +260,8 @@ class ChatWidgetConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
             self.closing = True
 
     async def send_event(self, kind: str, payload: dict[str, Any]) -> None:
-        # The event name wins over any "type" key a payload might carry.
-        await self.send_json({**payload, "type": kind})
+        """An event this socket sends itself (a replay, a resync), framed as published ones."""
+        await self.send(text_data=events.encode_frame(kind, payload))
 
     async def send_error(self, code: str, message: str, *, field: str | None = None,
                          frame: dict[str, Any] | None = None, **extra: Any) -> None:
