@@ -143,7 +143,12 @@ export class ThreadView {
     else if (firstKey && firstItemKey(log) !== firstKey) {
       log.scrollTop = previousTop + (log.scrollHeight - previousHeight);  // older ones went on top
     } else log.scrollTop = previousTop;
-    requestAnimationFrame(() => requestAnimationFrame(() => { this.rendering = false; }));
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      this.rendering = false;
+      // A scroll to the top made while this render settled was ignored above: ask now. This
+      // also fills a log whose newest page is too short to scroll.
+      if (this.renderedId === id && thread.hasOlder && log.scrollTop < 60) this.actions.loadOlder();
+    }));
   }
 
   item(item, seen) {
