@@ -349,6 +349,27 @@ def test_assign_and_close_by_one_agent_show_live_for_another_and_in_the_widget(
     assert ada.errors == [] and bea.errors == [] and page.errors == []
 
 
+
+def test_a_visitor_writing_to_a_closed_conversation_reopens_it_in_every_inbox(
+        contexts, site, users):
+    page, _ = visitor(contexts)
+    conversation_id = send(page, "Thanks, that is all.")["conversationId"]
+    ada = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    bea = open_inbox(contexts(username="bea"))
+    ada.get_by_role("button", name="Close conversation").click()
+    ada.get_by_role("button", name="Reopen conversation").wait_for()
+    # Bea's list shows open conversations: the closed one leaves it.
+    row(bea, conversation_id).wait_for(state="detached")
+
+    send(page, "Actually, one more question.")
+    ada.get_by_role("button", name="Close conversation").wait_for()
+    bea_row = row(bea, conversation_id)
+    bea_row.locator(".cw-item-preview", has_text="one more question").wait_for()
+    assert site.query(
+        f"SELECT status FROM chatwidget_conversation WHERE id = {conversation_id}")[0][
+        "status"] == "open"
+    assert ada.errors == [] and bea.errors == [] and page.errors == []
+
 CLOSED_NOTE_SHOWN = """() => {
     const note = document.querySelector('chatwidget-root').shadowRoot.querySelector('.cw-closed');
     return !!note && !note.hidden;

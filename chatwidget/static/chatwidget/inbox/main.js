@@ -285,6 +285,8 @@ class Inbox {
         lastMessageAt: message.createdAt,
         updatedAt: message.createdAt > (row.updatedAt || '') ? message.createdAt : row.updatedAt,
       });
+      // The server reopens a closed conversation the visitor writes to (chat.post_contact_message).
+      if (message.sender.kind === 'contact' && row.status !== 'open') change.status = 'open';
     }
     if (unread && unread.conversationId === id) change.unread = unread.count;
     if (message.sender.kind === 'contact') store.setTyping(id, '', false);
