@@ -356,6 +356,7 @@ def test_a_visitor_writing_to_a_closed_conversation_reopens_it_in_every_inbox(
     conversation_id = send(page, "Thanks, that is all.")["conversationId"]
     ada = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
     bea = open_inbox(contexts(username="bea"))
+    row(bea, conversation_id).wait_for()
     ada.get_by_role("button", name="Close conversation").click()
     ada.get_by_role("button", name="Reopen conversation").wait_for()
     # Bea's list shows open conversations: the closed one leaves it.
@@ -369,6 +370,35 @@ def test_a_visitor_writing_to_a_closed_conversation_reopens_it_in_every_inbox(
         f"SELECT status FROM chatwidget_conversation WHERE id = {conversation_id}")[0][
         "status"] == "open"
     assert ada.errors == [] and bea.errors == [] and page.errors == []
+
+
+def test_a_list_answered_before_a_live_close_does_not_show_it_open_again(
+        contexts, site, users):
+    page, _ = visitor(contexts)
+    conversation_id = send(page, "Closing soon?")["conversationId"]
+    ada = open_inbox(contexts(username="agent"), f"{INBOX}{conversation_id}/")
+    # Bea's list of open conversations is read while it is still open, and answered only
+    # after Ada's close has reached Bea's socket.
+    context = contexts(username="bea")
+    context.add_init_script(FRAME_RECORDER)
+    held: list[tuple[Any, Any]] = []
+    context.route(lambda url: "/conversations/?" in url and "filter=open" in url,
+                  lambda route: held.append((route, route.fetch())))
+    bea = open_inbox(context)
+    while not held:
+        bea.wait_for_timeout(20)  # lets Playwright run the route handler
+    ada.get_by_role("button", name="Close conversation").click()
+    bea.wait_for_function("""(id) => window.__frames.some((f) =>
+        f.type === 'conversation.updated' && f.conversation.conversationId === id
+        && f.conversation.status === 'closed')""", arg=conversation_id)
+    route, stale = held[0]
+    route.fulfill(response=stale)
+    bea.wait_for_function("""() => document.querySelector('.cw-item')
+        || !document.querySelector('.cw-list-empty').hidden""")  # the page is shown
+    assert row(bea, conversation_id).count() == 0
+    bea.get_by_role("button", name="Closed").click()
+    row(bea, conversation_id).wait_for()
+    assert ada.errors == [] and bea.errors == []
 
 CLOSED_NOTE_SHOWN = """() => {
     const note = document.querySelector('chatwidget-root').shadowRoot.querySelector('.cw-closed');

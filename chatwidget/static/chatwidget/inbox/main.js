@@ -84,11 +84,12 @@ class Inbox {
     this.store.resetList(filter, query);
     this.store.listLoading = true;
     const token = (this.listToken = {});
+    const since = this.store.version;
     try {
       const page = await this.client.conversations({ filter, q: query, limit: PAGE });
       if (token !== this.listToken) return;
       this.store.listLoading = false;
-      this.store.addPage(page.results, page.next_cursor);
+      this.store.addPage(page.results, page.next_cursor, since);
     } catch (error) {
       this.store.listLoading = false;
       this.store.changed('list');
@@ -101,9 +102,10 @@ class Inbox {
     if (!store.cursor || store.listLoading) return;
     store.listLoading = true;
     const token = this.listToken;
+    const since = store.version;
     try {
       const page = await this.client.conversations({ filter: store.filter, q: store.query, cursor: store.cursor, limit: PAGE });
-      if (token === this.listToken) store.addPage(page.results, page.next_cursor);
+      if (token === this.listToken) store.addPage(page.results, page.next_cursor, since);
     } finally {
       store.listLoading = false;
     }
@@ -125,8 +127,9 @@ class Inbox {
       if (location.pathname !== url) window.history[replace ? 'replaceState' : 'pushState']({ id }, '', url);
     }
     if (!store.conversations.has(id)) {
+      const since = store.version;
       try {
-        store.upsert(await this.client.conversation(id));
+        store.upsert(await this.client.conversation(id), since);
       } catch (error) {
         store.openId = null;
         this.client.watch([]);
@@ -271,8 +274,9 @@ class Inbox {
   async messageCreated({ conversationId: id, message, unread }) {
     const { store } = this;
     if (!store.conversations.has(id)) {
+      const since = store.version;
       try {
-        store.upsert(await this.client.conversation(id));
+        store.upsert(await this.client.conversation(id), since);
       } catch { return; }
     }
     const row = store.conversations.get(id);

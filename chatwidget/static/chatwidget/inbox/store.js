@@ -28,6 +28,8 @@ export class Store {
     this.connected = false;
     this.agents = new Map();         // agent id -> {id, name, online}
     this.listeners = new Map();
+    // Counts live changes: a REST answer requested before a live change must not undo it.
+    this.version = 0;
   }
 
   on(kind, handler) {
@@ -61,18 +63,21 @@ export class Store {
     this.changed('list');
   }
 
-  addPage(rows, cursor) {
+  /** A page of the list; ``since`` is ``version`` when it was requested. */
+  addPage(rows, cursor, since = this.version) {
     for (const row of rows) {
-      this.upsert(row);
-      this.listed.add(row.conversationId);
+      const merged = this.upsert(row, since);
+      // The server filtered the page; a live change since then may have taken a row out.
+      if (merged.liveAt <= since || this.matches(merged)) this.listed.add(row.conversationId);
     }
     this.cursor = cursor;
     this.changed('list');
   }
 
-  upsert(row) {
-    const known = this.conversations.get(row.conversationId) || {};
-    const merged = { ...known, ...row };
+  /** Merges a row; fields changed live after ``since`` (a fetch's start) win over it. */
+  upsert(row, since = this.version) {
+    const known = this.conversations.get(row.conversationId) || { liveAt: 0 };
+    const merged = known.liveAt > since ? { ...known, ...row, ...known } : { ...known, ...row };
     if (!row.assignee && row.assigneeId !== known.assigneeId) merged.assignee = this.agentRef(row.assigneeId);
     this.conversations.set(row.conversationId, merged);
     return merged;
@@ -86,7 +91,7 @@ export class Store {
 
   /** A live change: update the row and decide whether the current list shows it. */
   live(row) {
-    const merged = this.upsert(row);
+    const merged = this.upsert({ ...row, liveAt: ++this.version });
     const id = merged.conversationId;
     // Searches are server-side; a live row joins a search only if it already matched.
     if (this.matches(merged) && !this.query) this.listed.add(id);
