@@ -24,6 +24,7 @@ from django.utils.crypto import constant_time_compare
 from . import conf, datarights, events
 from .adapter import get_adapter
 from .models import Contact, Conversation, Message, Widget, WidgetToken
+from .prepared import Prepared
 
 logger = logging.getLogger("chatwidget.identity")
 
@@ -86,14 +87,23 @@ def resolve_tokens(raws: list[str]) -> dict[str, WidgetToken]:
     if not hashes:
         return {}
     found = {}
-    for token in WidgetToken.objects.select_related("contact", "contact__widget").filter(
-        key_hash__in=hashes
-    ):
+    # One token is every page view's lookup: compiled once (prepared.py). Order is moot.
+    tokens = (_token_by_hash(*hashes) if len(hashes) == 1 else
+              _tokens_with_contact().filter(key_hash__in=hashes).order_by())
+    for token in tokens:
         # Expired tokens are refused here, the one lookup every transport resolves through.
         if datarights.is_live(token):
             datarights.touch_token(token)
             found[hashes[token.key_hash]] = token
     return found
+
+
+def _tokens_with_contact() -> models.QuerySet[WidgetToken]:
+    return WidgetToken.objects.select_related("contact", "contact__widget")
+
+
+_token_by_hash = Prepared(
+    lambda key_hash: _tokens_with_contact().filter(key_hash=key_hash).order_by(), str)
 
 
 def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:
