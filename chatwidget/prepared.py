@@ -37,6 +37,11 @@ class _Compiled:
     def __init__(self, compiler: SQLCompiler, sql: str, slots: list[int | None],
                  params: tuple[Any, ...]) -> None:
         self.compiler, self.sql, self.slots, self.params = compiler, sql, slots, params
+        # Which column needs which conversion is as fixed as the SQL (finding out walks every
+        # column's field each time). The converters read only the alias's settings (its
+        # time zone), never the connection's state, so the first thread's serve every thread.
+        self.converters = compiler.get_converters(
+            [column[0] for column in compiler.select[: compiler.col_count]])
 
 
 class Prepared(Generic[M]):
@@ -88,6 +93,7 @@ class _Runner:
                  elide_empty: bool = True) -> SQLCompiler:
         compiler = copy.copy(self.compiled.compiler)
         compiler.connection = connection if connection is not None else connections[using]
-        sql, params = self.compiled.sql, self.params
+        sql, params, converters = self.compiled.sql, self.params, self.compiled.converters
         compiler.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]
+        compiler.get_converters = lambda expressions: converters  # type: ignore[method-assign]
         return compiler

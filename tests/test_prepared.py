@@ -27,6 +27,10 @@ def test_each_token_resolves_to_its_own_contact_and_widget_in_one_query(widget):
             token = identity.resolve_token(issued.raw)
             assert (token.pk, token.contact.pk, token.contact.widget.app_id) == (
                 issued.token.pk, issued.token.contact_id, widget.app_id)
+            # Columns come back converted as the ORM's own iteration converts them.
+            assert token.created_at == issued.token.created_at
+            assert token.created_at.tzinfo is not None
+            assert token.contact.attributes == {} and token.contact.widget.allowed_origins == []
         assert len(captured) == 1
     assert identity.resolve_token("not-a-token") is None
 
