@@ -119,10 +119,14 @@ def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:
 def revoke_merged_tokens(source: Contact, *, keep: WidgetToken) -> None:
     """A merged anonymous contact's other tokens (other tabs' concurrent logins) are obsolete:
     its history now belongs to the identified contact, so they end with ``logout``."""
-    for other in WidgetToken.objects.filter(contact=source, revoked_at__isnull=True).exclude(
-        pk=keep.pk
-    ):
+    for other in _other_live_tokens(source.pk, keep.pk):
         revoke_token(other)
+
+
+# Every identify and login asks (nearly always to find none): compiled once (prepared.py).
+_other_live_tokens = Prepared(
+    lambda contact_id, keep_id: WidgetToken.objects.filter(
+        contact_id=contact_id, revoked_at__isnull=True).exclude(pk=keep_id), int, int)
 
 
 # ---------------------------------------------------------------- widgets and contacts
