@@ -16,6 +16,7 @@ it was opened); an in-memory database is never pooled (closing it would destroy 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from typing import Any
@@ -34,10 +35,15 @@ class Pool:
     def __init__(self) -> None:
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self.opened = 0  # real connections made, for the bench and the tests
 
     def take(self) -> sqlite3.Connection | None:
         with self._lock:
+            if self._pid != os.getpid():
+                # A forked worker: SQLite connections must not cross a fork; the parent's
+                # are left to the parent.
+                self._idle, self._pid = [], os.getpid()
             return self._idle.pop() if self._idle else None
 
     def give(self, connection: sqlite3.Connection) -> bool:
@@ -47,11 +53,9 @@ class Pool:
                 return True
         return False
 
-    def clear(self) -> None:
+    def count_opened(self) -> None:
         with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+            self.opened += 1
 
 
 _pools: dict[tuple[str, str], Pool] = {}
@@ -71,7 +75,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if pooled is not None:
                 return pooled
         connection = super().get_new_connection(conn_params)
-        pool_for(self.settings_dict).opened += 1
+        pool_for(self.settings_dict).count_opened()
         return connection
 
     def _close(self) -> None:
