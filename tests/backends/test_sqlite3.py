@@ -94,3 +94,18 @@ def test_the_pool_keeps_only_a_few_idle_connections(database, monkeypatch):
 
     assert len(base.pool_for(connections[0].settings_dict)._idle) == 2
     assert connections[2].connection is None
+
+
+def test_a_forked_worker_never_takes_its_parents_connections(database, monkeypatch):
+    def request() -> Any:
+        connection = database["default"]
+        connection.ensure_connection()
+        raw = connection.connection
+        connection.close()
+        return raw
+
+    parents = on_a_new_thread(request)
+    monkeypatch.setattr(base.os, "getpid", lambda: -1)  # as seen from the forked child
+
+    assert on_a_new_thread(request) is not parents
+    assert opened(database) == 2
