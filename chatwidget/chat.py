@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from . import conf, events, validation
 from .models import Attachment, Contact, Conversation, Message, Note
+from .prepared import Prepared
 
 
 class ChatError(validation.InvalidInput):
@@ -138,10 +139,18 @@ def contact_overview(contact: Contact) -> list[Conversation]:
     ``unread`` counts as :func:`unread_for_contact` does (agent messages past the contact's
     read pointer).
     """
+    return _overview(contact.pk)
+
+
+def _overview_of(contact_id: int) -> QuerySet[Conversation]:
     past_pointer = Q(messages__sender_kind=Message.Sender.AGENT,
                      messages__id__gt=F("contact_last_read_id"))
-    return list(conversations_for_contact(contact).annotate(
-        unread=Count("messages", filter=past_pointer), last_id=Max("messages__id")))
+    return Conversation.objects.filter(contact_id=contact_id).annotate(
+        unread=Count("messages", filter=past_pointer), last_id=Max("messages__id"))
+
+
+# Every page view's query: compiled once (prepared.py).
+_overview = Prepared(_overview_of, int)
 
 
 def get_conversation(conversation_id: Any, *, contact: Contact | None = None) -> Conversation:

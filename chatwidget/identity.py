@@ -24,6 +24,7 @@ from django.utils.crypto import constant_time_compare
 from . import conf, datarights, events
 from .adapter import get_adapter
 from .models import Contact, Conversation, Message, Widget, WidgetToken
+from .prepared import Prepared
 
 logger = logging.getLogger("chatwidget.identity")
 
@@ -86,14 +87,23 @@ def resolve_tokens(raws: list[str]) -> dict[str, WidgetToken]:
     if not hashes:
         return {}
     found = {}
-    for token in WidgetToken.objects.select_related("contact", "contact__widget").filter(
-        key_hash__in=hashes
-    ):
+    # One token is every page view's lookup: compiled once (prepared.py). Order is moot.
+    tokens = (_token_by_hash(*hashes) if len(hashes) == 1 else
+              _tokens_with_contact().filter(key_hash__in=hashes).order_by())
+    for token in tokens:
         # Expired tokens are refused here, the one lookup every transport resolves through.
         if datarights.is_live(token):
             datarights.touch_token(token)
             found[hashes[token.key_hash]] = token
     return found
+
+
+def _tokens_with_contact() -> models.QuerySet[WidgetToken]:
+    return WidgetToken.objects.select_related("contact", "contact__widget")
+
+
+_token_by_hash = Prepared(
+    lambda key_hash: _tokens_with_contact().filter(key_hash=key_hash).order_by(), str)
 
 
 def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:
@@ -109,10 +119,14 @@ def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:
 def revoke_merged_tokens(source: Contact, *, keep: WidgetToken) -> None:
     """A merged anonymous contact's other tokens (other tabs' concurrent logins) are obsolete:
     its history now belongs to the identified contact, so they end with ``logout``."""
-    for other in WidgetToken.objects.filter(contact=source, revoked_at__isnull=True).exclude(
-        pk=keep.pk
-    ):
+    for other in _other_live_tokens(source.pk, keep.pk):
         revoke_token(other)
+
+
+# Every identify and login asks (nearly always to find none): compiled once (prepared.py).
+_other_live_tokens = Prepared(
+    lambda contact_id, keep_id: WidgetToken.objects.filter(
+        contact_id=contact_id, revoked_at__isnull=True).exclude(pk=keep_id), int, int)
 
 
 # ---------------------------------------------------------------- widgets and contacts

@@ -146,6 +146,9 @@ else:
     # A new connection per message costs several times the throughput: keep them open.
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # ASGI runs each request on a new thread, and Django's connections are per thread: this
+    # backend hands them on from one request to the next instead of opening one per request.
+    DATABASES["default"]["ENGINE"] = "chatwidget.backends.sqlite3"
     # Several threads (ASGI sync workers) write to one file: wait rather than fail.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,

@@ -131,7 +131,7 @@ def test_unsupported_database_scheme_is_refused() -> None:
 def test_embedded_defaults_are_sqlite_and_an_in_memory_layer() -> None:
     config = settings_under()
     assert config["DEBUG"] is True
-    assert config["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["DATABASE"]["ENGINE"] == "chatwidget.backends.sqlite3"
     assert config["DATABASE"]["NAME"] == str(BASE_DIR / "db.sqlite3")
     assert config["DATABASE"]["CONN_MAX_AGE"] == 60
     layer = config["CHANNEL_LAYERS"]["default"]["BACKEND"]

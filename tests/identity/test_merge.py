@@ -138,3 +138,20 @@ def test_a_login_keeps_the_users_own_email_over_the_one_typed_anonymously(widget
     site_login(browser, "alice", "pw-alice-123")
 
     assert browser_token(browser).contact.email == "alice@example.com"
+
+
+def test_identify_ends_the_merged_visitors_other_tabs_and_no_one_elses(widget):
+    """Another tab of the same anonymous visitor holds its own token (a concurrent first
+    ping): once its history belongs to the identified contact, that token must end too."""
+    this_tab = identity.create_anonymous(widget)
+    other_tab = identity.issue_token(this_tab.token.contact)
+    stranger = identity.create_anonymous(widget)
+
+    issued = identity.identify_external(this_tab.token, widget, "ext-42",
+                                        user_hash=user_hash(widget, "ext-42"))
+
+    assert issued is not None
+    assert identity.resolve_token(other_tab.raw) is None
+    assert identity.resolve_token(this_tab.raw) is None
+    assert identity.resolve_token(stranger.raw).contact_id == stranger.token.contact_id
+    assert identity.resolve_token(issued.raw).contact.external_id == "ext-42"
