@@ -162,11 +162,16 @@ def _scale_out(results: dict[str, Any]) -> list[str]:
             agent = step["receivers"].get("agent", {})
             routes = step.get("routes") or {}
             same, other = routes.get("same worker"), routes.get("other worker")
+            if not routes:  # one worker: every delivery stays on it
+                same = {key: sum(s.get(key, 0) for s in step["receivers"].values())
+                        for key in ("delivered", "late", "lost")}
             each = step.get("server_cpu_per_worker")
             rows.append([
                 name, c.get("workers", 1), step["rate"],
                 _lat(agent.get("latency_ms"), ("p50", "p99")), _f(step["delivered_per_s"]),
                 " / ".join(f"{v:.2f}" for v in each) if each else _cpu(step, aux=""),
+                # CPU per message holds on a busy machine, where the latencies do not.
+                _f(step["server_cpu"] * step["duration"] / max(step["sent"], 1) * 1000, 2),
                 _route(same), _route(other, full=True),
                 "ok" if step["sustained"] else "**over**"])
     lines = ["### Scale-out: one worker process and several", "",
@@ -178,7 +183,8 @@ def _scale_out(results: dict[str, Any]) -> list[str]:
              "costs and that nothing is lost between them, not how the site scales with "
              "cores.", ""]
     return lines + _table(["config", "workers", "msg/s", "agents p50 / p99 ms", "delivered/s",
-                           "server CPU by worker", "same worker: delivered / late / lost",
+                           "server CPU by worker", "server CPU ms per message",
+                           "same worker: delivered / late / lost",
                            "other worker: delivered / late / lost / dup / out of order",
                            "verdict"], rows)
 

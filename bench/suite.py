@@ -285,7 +285,7 @@ class Run:
     def configuration(self, config: Config, widget_html: bool) -> dict[str, Any]:
         self.say(f"{config.label}")
         stack: list[Callable[[], Any]] = []
-        out: dict[str, Any] = {"label": config.label}
+        out: dict[str, Any] = {"label": config.label, "workers": config.workers}
         try:
             env, aux = self.phase(config.name, "start services",
                                   lambda: self._environment(config, stack)) or (None, ())
@@ -322,7 +322,7 @@ class Run:
         base = {"server_pid": site.pid, "peer_pids": site.pids[1:], "aux_pids": list(aux),
                 "warmup": p.warmup, "origin": origin}
         visitors = data["visitors"]
-        out: dict[str, Any] = {"workers": config.workers, "worker_ports": site.ports}
+        out: dict[str, Any] = {"worker_ports": site.ports}
         if self.chat_only:
             return {**out, **self.chat_ladder(config.name, site, base, data)}
         if config.workers > 1:
