@@ -2,7 +2,8 @@
 
     python -m bench                      # embedded defaults (SQLite file, in-memory layer)
     python -m bench --redis              # ... and again with a real redis-server
-    python -m bench --redis --postgres   # ... and again with Redis and PostgreSQL
+    python -m bench --redis --postgres   # ... and again with Redis and PostgreSQL, on one
+                                         #     worker process and then on two
     python -m bench --server daphne      # ... on daphne, what runserver uses
     python -m bench --quick              # the smoke run the test suite uses
     python -m bench --only-storm         # P2 alone: S0, S1 and S2 connection storms
@@ -20,6 +21,13 @@ from dataclasses import replace
 from pathlib import Path
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+def _counts(value: str) -> list[int]:
+    counts = [int(x) for x in value.split(",")]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("positive integers, comma-separated")
+    return counts
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -55,6 +63,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
                              "configuration")
     parser.add_argument("--only-storm", action="store_true",
                         help="measure only P2, the connection storm, on S0, S1 and S2")
+    parser.add_argument("--workers", type=_counts,
+                        help="worker processes for the --redis configuration, comma-"
+                             "separated, each measured as its own configuration (default "
+                             "1,2 with --redis --postgres, else 1): the ladder and P3 with "
+                             "the sockets and requests spread over the workers' ports")
+    parser.add_argument("--database-threads", type=_counts,
+                        help="CHATWIDGET['DATABASE_THREADS'] for the --postgres "
+                             "configuration, comma-separated, each measured as its own "
+                             "configuration (default: the app's default)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output directory (default: {DEFAULT_OUT})")
     return parser.parse_args(argv)
@@ -72,9 +89,24 @@ def main(argv: list[str] | None = None) -> int:
     from .suite import QUICK, Config, Plan, Run
 
     configs = [] if args.only_scale_out else [Config("embedded")]
+    workers = args.workers or ([1, 2] if args.redis and args.postgres else [1])
+    if max(workers) > 1 and not args.redis:
+        print("--workers above 1 needs --redis: the in-memory layer never leaves its process",
+              file=sys.stderr)
+        return 2
+    if args.database_threads and not args.postgres:
+        print("--database-threads needs --postgres (SQLite always uses one thread)",
+              file=sys.stderr)
+        return 2
     if args.redis or args.postgres:
         name = "+".join(n for n, on in (("redis", args.redis), ("postgres", args.postgres)) if on)
-        configs.append(Config(name, redis=args.redis, postgres=args.postgres))
+        for threads in args.database_threads or [None]:
+            for count in workers:
+                suffix = "" if count == 1 else f"-{count}workers"
+                if threads is not None:
+                    suffix += f"-threads{threads}"
+                configs.append(Config(name + suffix, redis=args.redis, postgres=args.postgres,
+                                      workers=count, database_threads=threads))
     if not configs:
         print("--only-scale-out needs --redis and/or --postgres", file=sys.stderr)
         return 2

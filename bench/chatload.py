@@ -100,12 +100,20 @@ async def chat(job: dict[str, Any]) -> dict[str, Any]:
     every = max(1, len(visitors) // max(job["tabs"], 1)) if job["tabs"] else 0
     with_tab = [i for i in range(len(visitors)) if every and i % every == 0][: job["tabs"]]
 
-    specs = [{"url": job["visitor_url"], "origin": origin, "ready": "ready",
-              "cookie": f"{cookie}={v['token']}"} for v in visitors]
-    specs += [{"url": job["visitor_url"], "origin": origin, "ready": "ready",
+    # Several workers: the sockets are spread over them as a proxy would, and each second
+    # tab is on another worker than its first, so the contact's group spans workers too.
+    visitor_urls, agent_urls = job["visitor_urls"], job["agent_urls"]
+    workers = len(visitor_urls)
+    visitor_worker = [i % workers for i in range(len(visitors))]
+    tab_worker = {i: (i + 1) % workers for i in with_tab}
+    agent_worker = [a % workers for a in range(len(job["agents"]))]
+    specs = [{"url": visitor_urls[visitor_worker[i]], "origin": origin, "ready": "ready",
+              "cookie": f"{cookie}={v['token']}"} for i, v in enumerate(visitors)]
+    specs += [{"url": visitor_urls[tab_worker[i]], "origin": origin, "ready": "ready",
                "cookie": f"{cookie}={visitors[i]['token']}"} for i in with_tab]
-    specs += [{"url": job["agent_url"], "origin": origin, "ready": "ready",
-               "cookie": f"{job['session_cookie_name']}={a['session']}"} for a in job["agents"]]
+    specs += [{"url": agent_urls[agent_worker[n]], "origin": origin, "ready": "ready",
+               "cookie": f"{job['session_cookie_name']}={a['session']}"}
+              for n, a in enumerate(job["agents"])]
     started = time.monotonic()
     sockets = await open_many(specs)
     log(f"{len(sockets)} sockets open in {time.monotonic() - started:.1f}s")
@@ -113,14 +121,17 @@ async def chat(job: dict[str, Any]) -> dict[str, Any]:
     tabs = sockets[len(visitors): len(visitors) + len(with_tab)]
     agent_sockets = sockets[len(visitors) + len(with_tab):]
 
-    agent_receivers = tuple(Receiver("agent") for _ in agent_sockets)
-    tab_receivers = {i: Receiver("tab") for i in with_tab}
+    agent_receivers = tuple(Receiver("agent", worker=agent_worker[n])
+                            for n in range(len(agent_sockets)))
+    tab_receivers = {i: Receiver("tab", worker=tab_worker[i]) for i in with_tab}
     senders = [
         Sender(ws, v["conversation"],
-               agent_receivers + ((tab_receivers[i],) if i in tab_receivers else ()))
+               agent_receivers + ((tab_receivers[i],) if i in tab_receivers else ()),
+               worker=visitor_worker[i])
         for i, (ws, v) in enumerate(zip(primary, visitors, strict=True))
     ]
-    engine = OpenLoop(senders, _send_frame, job.get("tag", "chat"), expects_ack=True)
+    engine = OpenLoop(senders, _send_frame, job.get("tag", "chat"), expects_ack=True,
+                      workers=workers)
     frames = Frames()
     readers = [asyncio.create_task(_read(ws, engine, frames, None, True)) for ws in primary]
     readers += [asyncio.create_task(_read(ws, engine, frames, tab_receivers[i], False))
@@ -161,6 +172,7 @@ async def chat(job: dict[str, Any]) -> dict[str, Any]:
     for task in readers:
         task.cancel()
     return {
+        "workers": workers,
         "visitors": len(primary), "second_tabs": len(tabs), "agents": len(agent_sockets),
         "steps": steps, "stopped_because": stopped_because,
         "warmup_totals": engine.buckets[WARMUP].summary(),

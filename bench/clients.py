@@ -83,7 +83,8 @@ async def close_all(sockets: list[Any], concurrency: int = 200) -> None:
 
 
 def meters(job: dict[str, Any]) -> tuple[procstat.CpuMeter, procstat.CpuMeter]:
-    server = procstat.CpuMeter(job.get("server_pid"), tuple(job.get("aux_pids", ())))
+    server = procstat.CpuMeter(job.get("server_pid"), tuple(job.get("aux_pids", ())),
+                               tuple(job.get("peer_pids", ())))
     return server, procstat.CpuMeter(os.getpid())
 
 
@@ -95,6 +96,9 @@ def cpu_figures(server: procstat.CpuMeter, own: procstat.CpuMeter) -> dict[str, 
     """
     s, o = server.read(), own.read()
     other = s["machine_cpu"] - s["cpu"] - s["aux_cpu"] - o["cpu"]
-    return {"server_cpu": s["cpu"], "aux_cpu": s["aux_cpu"], "loadgen_cpu": o["cpu"],
-            "loadgen_saturated": o["cpu"] >= SATURATED, "other_cpu": round(max(other, 0), 3),
-            "cpu_window_s": s["wall"]}
+    out = {"server_cpu": s["cpu"], "aux_cpu": s["aux_cpu"], "loadgen_cpu": o["cpu"],
+           "loadgen_saturated": o["cpu"] >= SATURATED, "other_cpu": round(max(other, 0), 3),
+           "cpu_window_s": s["wall"]}
+    if "cpu_each" in s:
+        out["server_cpu_per_worker"] = s["cpu_each"]
+    return out

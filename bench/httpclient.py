@@ -21,9 +21,12 @@ class Response:
 class HttpConnection:
     """One persistent connection; reopened transparently when the server closes it."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, host_header: str | None = None) -> None:
         self.host = host
         self.port = port
+        # Behind a proxy every worker sees the site's Host, not its own port (CSRF compares
+        # the Origin with it).
+        self.host_header = host_header or f"{host}:{port}"
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -44,7 +47,7 @@ class HttpConnection:
         if self._writer is None:
             await self._open()
         assert self._reader is not None and self._writer is not None
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host_header}",
                  f"Content-Length: {len(body)}"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)

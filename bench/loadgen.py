@@ -239,6 +239,7 @@ async def http(job: dict[str, Any]) -> dict[str, Any]:
     pool = list(job.get("identities", []))
     latency = Latency()
     statuses: Counter[int] = Counter()
+    by_port: Counter[int] = Counter()
     errors: Counter[str] = Counter()
     sample: dict[str, Any] = {}
     measuring = [False]
@@ -246,7 +247,9 @@ async def http(job: dict[str, Any]) -> dict[str, Any]:
     exhausted_at: list[float] = []
 
     async def worker(index: int) -> None:
-        conn = HttpConnection(job["host"], job["port"])
+        # Connections spread over the workers' ports, as a proxy in front of them would.
+        ports = job.get("ports") or [job["port"]]
+        conn = HttpConnection(job["host"], ports[index % len(ports)], job.get("host_header"))
         while not stop[0]:
             request = _http_request(job, index, pool)
             if request is None:
@@ -263,6 +266,7 @@ async def http(job: dict[str, Any]) -> dict[str, Any]:
             if measuring[0]:
                 latency.record_ns(time.perf_counter_ns() - t)
                 statuses[response.status] += 1
+                by_port[conn.port] += 1
             if not sample or (response.status >= 400 and "error" not in sample):
                 sample.update({"status": response.status, "body": response.body[:300].decode(
                     "utf-8", "replace")})
@@ -287,6 +291,7 @@ async def http(job: dict[str, Any]) -> dict[str, Any]:
         "kind": job["kind"], "concurrency": job["concurrency"], "seconds": round(elapsed, 3),
         "requests": sum(statuses.values()), "ok": ok, "rps": round(ok / elapsed, 1),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "requests_by_port": {str(k): v for k, v in sorted(by_port.items())},
         "errors": dict(errors), "pool_exhausted": bool(exhausted_at),
         "latency_ms": latency.summary(),
         "sample_response": sample, **cpu,

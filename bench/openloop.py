@@ -29,6 +29,9 @@ class Receiver:
     """One socket that must get certain messages: an agent, a second tab, an echo socket."""
 
     kind: str
+    # Which server process the socket is on (0 with one worker): a delivery between two
+    # workers crossed the channel layer's Redis, and is also counted under "routes".
+    worker: int = 0
     seen: set[str] = field(default_factory=set)
     last_seq: dict[int, int] = field(default_factory=dict)
     # Between a ``resync`` and its ``resume.done``: the replay repeats what the socket
@@ -44,6 +47,7 @@ class Sender:
     stream: int
     receivers: tuple[Receiver, ...]
     seq: int = 0
+    worker: int = 0
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Outgoing:
     bucket: int
     receivers: tuple[Receiver, ...]
     acked: bool = False
+    worker: int = 0
 
 
 class KindStats:
@@ -86,6 +91,8 @@ class Bucket:
         self.id_inversions = 0
         self.max_send_lag_ns = 0
         self.kinds: dict[str, KindStats] = {}
+        # The same deliveries again, by whether they stayed on the sender's worker.
+        self.routes: dict[str, KindStats] = {}
 
     def kind(self, name: str) -> KindStats:
         stats = self.kinds.get(name)
@@ -93,11 +100,17 @@ class Bucket:
             stats = self.kinds[name] = KindStats()
         return stats
 
+    def route(self, name: str) -> KindStats:
+        stats = self.routes.get(name)
+        if stats is None:
+            stats = self.routes[name] = KindStats()
+        return stats
+
     def complete(self) -> bool:
         return all(s.delivered >= s.expected for s in self.kinds.values())
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out = {
             "sent": self.sent,
             "send_errors": self.send_errors,
             "acked": self.acked,
@@ -106,6 +119,9 @@ class Bucket:
             "max_send_lag_ms": round(self.max_send_lag_ns / 1e6, 3),
             "receivers": {name: stats.summary() for name, stats in sorted(self.kinds.items())},
         }
+        if self.routes:
+            out["routes"] = {name: stats.summary() for name, stats in sorted(self.routes.items())}
+        return out
 
 
 class OpenLoop:
@@ -116,8 +132,10 @@ class OpenLoop:
     """
 
     def __init__(self, senders: list[Sender], encode: Callable[[Sender, str, str], str],
-                 tag: str, expects_ack: bool) -> None:
+                 tag: str, expects_ack: bool, workers: int = 1) -> None:
         self.senders = senders
+        # With several server processes, deliveries are also counted by route.
+        self.by_route = workers > 1
         self.encode = encode
         self.tag = tag
         self.expects_ack = expects_ack
@@ -165,7 +183,8 @@ class OpenLoop:
         bucket = self.buckets[bucket_index]
         bucket.max_send_lag_ns = max(bucket.max_send_lag_ns, lag_ns)
         self.outgoing[client_id] = Outgoing(sender.stream, sender.seq, scheduled_ns,
-                                            bucket_index, sender.receivers)
+                                            bucket_index, sender.receivers,
+                                            worker=sender.worker)
         try:
             await sender.ws.send(self.encode(sender, client_id, body))
         except Exception:
@@ -174,7 +193,16 @@ class OpenLoop:
             return
         bucket.sent += 1
         for receiver in sender.receivers:
-            bucket.kind(receiver.kind).expected += 1
+            for stats in self._stats(bucket, receiver, sender.worker):
+                stats.expected += 1
+
+    def _stats(self, bucket: Bucket, receiver: Receiver, worker: int) -> list[KindStats]:
+        """Where one delivery is counted: by receiver kind, and by route between workers."""
+        stats = [bucket.kind(receiver.kind)]
+        if self.by_route:
+            same = receiver.worker == worker
+            stats.append(bucket.route("same worker" if same else "other worker"))
+        return stats
 
     # ------------------------------------------------------------ receiving
 
@@ -184,24 +212,26 @@ class OpenLoop:
         if out is None:
             self.foreign += 1
             return
-        stats = self.buckets[out.bucket].kind(receiver.kind)
+        counted = self._stats(self.buckets[out.bucket], receiver, out.worker)
         if client_id in receiver.seen:
             if not receiver.resuming:
-                stats.duplicated += 1
+                for stats in counted:
+                    stats.duplicated += 1
             return
         receiver.seen.add(client_id)
-        stats.delivered += 1
         self.arrivals += 1
         # The latency is taken from the time the message itself carries.
         try:
             scheduled_ns = int((body or "").rsplit(" ", 1)[1])
         except (IndexError, ValueError):
             scheduled_ns = out.scheduled_ns
-        stats.latency.record_ns(now_ns - scheduled_ns)
         last = receiver.last_seq.get(out.stream, 0)
-        if out.seq < last:
-            stats.out_of_order += 1
-        else:
+        for stats in counted:
+            stats.delivered += 1
+            stats.latency.record_ns(now_ns - scheduled_ns)
+            if out.seq < last:
+                stats.out_of_order += 1
+        if out.seq >= last:
             receiver.last_seq[out.stream] = out.seq
 
     def acked(self, client_id: str | None, server_id: int | None, now_ns: int) -> None:
@@ -257,11 +287,12 @@ def score(scored: dict[str, Any], bucket: Bucket) -> dict[str, Any]:
     include the late arrivals, so they never look better than what receivers saw.
     """
     final = bucket.summary()
-    for kind, stats in final["receivers"].items():
-        on_time = scored["receivers"].get(kind, {}).get("delivered", 0)
-        stats["late"] = stats["delivered"] - on_time
-        stats["delivered"] = on_time
-        stats["lost"] = stats["expected"] - on_time - stats["late"]
+    for group in ("receivers", "routes"):
+        for kind, stats in final.get(group, {}).items():
+            on_time = scored.get(group, {}).get(kind, {}).get("delivered", 0)
+            stats["late"] = stats["delivered"] - on_time
+            stats["delivered"] = on_time
+            stats["lost"] = stats["expected"] - on_time - stats["late"]
     return {**scored, **final}
 
 

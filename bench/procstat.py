@@ -13,6 +13,7 @@ import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -78,26 +79,35 @@ class CpuMeter:
 
     pid: int | None = None
     aux: tuple[int, ...] = ()
+    # The other worker processes of the same site: their CPU is the server's too.
+    peers: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         self.restart()
 
-    def _read(self) -> tuple[float, float, float, float]:
-        own = cpu_seconds(self.pid) if self.pid else 0.0
+    def _read(self) -> tuple[float, tuple[float, ...], float, float]:
+        own = tuple(cpu_seconds(pid) for pid in (self.pid, *self.peers) if pid)
         aux = sum(tree_cpu_seconds(pid) for pid in self.aux)
         return time.monotonic(), own, aux, machine_busy_seconds()
 
     def restart(self) -> None:
         self._start = self._read()
 
-    def read(self) -> dict[str, float]:
-        """In cores (1.0 = one): ``cpu`` the process, ``aux_cpu`` the aux trees,
-        ``machine_cpu`` every core's busy time, whoever used it."""
+    def read(self) -> dict[str, Any]:
+        """In cores (1.0 = one): ``cpu`` the process(es), ``aux_cpu`` the aux trees,
+        ``machine_cpu`` every core's busy time, whoever used it; with peers, ``cpu_each``
+        splits ``cpu`` by worker."""
         t1, own1, aux1, busy1 = self._read()
         t0, own0, aux0, busy0 = self._start
         wall = max(t1 - t0, 1e-9)
-        return {"cpu": round((own1 - own0) / wall, 3), "aux_cpu": round((aux1 - aux0) / wall, 3),
-                "machine_cpu": round((busy1 - busy0) / wall, 3), "wall": round(wall, 3)}
+        each = [round((b - a) / wall, 3) for a, b in zip(own0, own1, strict=True)]
+        out: dict[str, Any] = {
+            "cpu": round((sum(own1) - sum(own0)) / wall, 3),
+            "aux_cpu": round((aux1 - aux0) / wall, 3),
+            "machine_cpu": round((busy1 - busy0) / wall, 3), "wall": round(wall, 3)}
+        if self.peers:
+            out["cpu_each"] = each
+        return out
 
 
 def raise_fd_limit() -> int:

@@ -70,7 +70,8 @@ def _header(results: dict[str, Any]) -> list[str]:
         "",
         f"Machine: {m['cpu_model']}, {m['cores_usable']} usable cores, {m['memory_gb']} GB, "
         f"Linux {m['kernel']}, Python {m['python']}; load average at start "
-        f"{m['loadavg_at_start']}. {pin}. ASGI server: {meta['asgi_server']} (one process). "
+        f"{m['loadavg_at_start']}. {pin}. ASGI server: {meta['asgi_server']} (one process; "
+        "a configuration with N workers runs N processes, all on the server's core). "
         f"{versions}.",
         "",
     ]
@@ -147,6 +148,54 @@ def _p1(results: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _scale_out(results: dict[str, Any]) -> list[str]:
+    """The ladder on several worker processes beside the same configuration on one."""
+    configs = results.get("configs", {})
+    bases = {name.split("-")[0] for name, c in configs.items() if c.get("workers", 1) > 1}
+    if not bases:
+        return []
+    rows = []
+    for name, c in configs.items():
+        if name.split("-")[0] not in bases:
+            continue
+        for step in (c.get("chat") or {}).get("steps", []):
+            agent = step["receivers"].get("agent", {})
+            routes = step.get("routes") or {}
+            same, other = routes.get("same worker"), routes.get("other worker")
+            if not routes:  # one worker: every delivery stays on it
+                same = {key: sum(s.get(key, 0) for s in step["receivers"].values())
+                        for key in ("delivered", "late", "lost")}
+            each = step.get("server_cpu_per_worker")
+            rows.append([
+                name, c.get("workers", 1), step["rate"],
+                _lat(agent.get("latency_ms"), ("p50", "p99")), _f(step["delivered_per_s"]),
+                " / ".join(f"{v:.2f}" for v in each) if each else _cpu(step, aux=""),
+                # CPU per message holds on a busy machine, where the latencies do not.
+                _f(step["server_cpu"] * step["duration"] / max(step["sent"], 1) * 1000, 2),
+                _route(same), _route(other, full=True),
+                "ok" if step["sustained"] else "**over**"])
+    lines = ["### Scale-out: one worker process and several", "",
+             "The same ladder with the sockets spread over the workers' ports, as a proxy "
+             "would: visitor *i* on worker *i* mod N, its second tab on the next worker, "
+             "agent *a* on worker *a* mod N. Deliveries are counted again by route: on the "
+             "sender's worker, or on another one (through the Redis layer). All the workers "
+             "share the server's core, so this shows what splitting a core between workers "
+             "costs and that nothing is lost between them, not how the site scales with "
+             "cores.", ""]
+    return lines + _table(["config", "workers", "msg/s", "agents p50 / p99 ms", "delivered/s",
+                           "server CPU by worker", "server CPU ms per message",
+                           "same worker: delivered / late / lost",
+                           "other worker: delivered / late / lost / dup / out of order",
+                           "verdict"], rows)
+
+
+def _route(stats: dict[str, Any] | None, full: bool = False) -> str:
+    if not stats:
+        return "—"
+    keys = ("delivered", "late", "lost") + (("duplicated", "out_of_order") if full else ())
+    return " / ".join(_f(stats.get(k, 0)) for k in keys)
+
+
 def _p2(results: dict[str, Any]) -> list[str]:
     rows = []
     entries = [("S0 raw websockets", (results.get("s0") or {}).get("storm"))]
@@ -201,7 +250,8 @@ def _p3(results: dict[str, Any]) -> list[str]:
 
 def _server_errors(results: dict[str, Any]) -> list[str]:
     """Each 5xx the servers answered, by request and the exception behind it."""
-    rows = [[name, e["request"], e["exception"], e["count"]]
+    rows = [[name + (f" (worker {e['worker']})" if "worker" in e else ""), e["request"],
+             e["exception"], e["count"]]
             for name, c in results.get("configs", {}).items()
             for e in c.get("server_errors", [])]
     lines = ["### Server errors (5xx, from each server's log)", ""]
@@ -301,7 +351,8 @@ def markdown(results: dict[str, Any]) -> str:
     configs = results.get("configs", {})
     lines += ["Configurations: " + "; ".join(c.get("label", n) for n, c in configs.items())
               + ".", ""]
-    lines += _p0(results) + _p1(results) + _p2(results) + _p3(results) + _p4(results)
+    lines += _p0(results) + _p1(results) + _scale_out(results) + _p2(results)
+    lines += _p3(results) + _p4(results)
     lines += _ratios_and_goals(results)
     lines += _profile(results)
     lines += _server_errors(results)

@@ -58,8 +58,16 @@ class BenchServer(ServerProcess):
 
     def start(self, argv: list[str], env: dict[str, str] | None, cores: set[int] | None,
               timeout: float = 60) -> BenchServer:
+        return self.launch(argv, env, cores).ready(timeout)
+
+    def launch(self, argv: list[str], env: dict[str, str] | None, cores: set[int] | None
+               ) -> BenchServer:
         with pinned(cores):
             self._spawn(argv, env=env, cwd=REPO_ROOT, log_path=Path(self._tmp) / "server.log")
+        return self
+
+    def ready(self, timeout: float = 60) -> BenchServer:
+        """Wait until it listens; a server that never does is stopped."""
         try:
             self._wait_for_port(self.port, timeout)
         except BaseException:
@@ -76,12 +84,13 @@ def start_echo_server(cores: set[int] | None) -> BenchServer:
     return server.start(argv, server_env(), cores)
 
 
-def start_site_server(env: dict[str, str], cores: set[int] | None,
-                      asgi_server: str = "uvicorn") -> BenchServer:
-    """S1 and S2 in one process of the ASGI server the app is deployed with.
+def launch_site_server(env: dict[str, str], cores: set[int] | None,
+                       asgi_server: str = "uvicorn") -> BenchServer:
+    """One process of the ASGI server the app is deployed with, serving S1 and S2; started,
+    not yet waited for.
 
-    One process is required, not just convenient: with the in-memory channel layer a group
-    only reaches sockets of its own process.
+    S1 and S2 share the process on purpose: with the in-memory channel layer a group only
+    reaches sockets of its own process.
     """
     port = free_port()
     server = BenchServer(port, asgi_server)
@@ -97,7 +106,68 @@ def start_site_server(env: dict[str, str], cores: set[int] | None,
     else:
         raise ValueError(f"unknown ASGI server {asgi_server!r}")
     full_env = server_env({"DJANGO_SETTINGS_MODULE": "bench.settings", **env})
-    return server.start(argv, full_env, cores)
+    return server.launch(argv, full_env, cores)
+
+
+class Site:
+    """The app's worker processes, each on its own port, as docs/deploy.md runs them.
+
+    With one worker it is the single process S1 and S2 share. With several, the load
+    generator spreads its sockets and requests across the ports, as a proxy in front of
+    them would, and every event between workers goes through the Redis layer.
+    """
+
+    def __init__(self, workers: list[BenchServer]) -> None:
+        self.workers = workers
+
+    @property
+    def first(self) -> BenchServer:
+        return self.workers[0]
+
+    @property
+    def pid(self) -> int:
+        return self.first.pid
+
+    @property
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self.workers]
+
+    @property
+    def url(self) -> str:
+        # The page's origin: behind a proxy every worker sees the same one.
+        return self.first.url
+
+    @property
+    def ws_url(self) -> str:
+        return self.first.ws_url
+
+    @property
+    def ws_urls(self) -> list[str]:
+        return [worker.ws_url for worker in self.workers]
+
+    @property
+    def ports(self) -> list[int]:
+        return [worker.port for worker in self.workers]
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+def start_site(env: dict[str, str], cores: set[int] | None, asgi_server: str = "uvicorn",
+               workers: int = 1) -> Site:
+    """``workers`` processes of the site, all pinned to ``cores`` (the server's share),
+    started together."""
+    started: list[BenchServer] = []
+    try:
+        for _ in range(workers):
+            started.append(launch_site_server(env, cores, asgi_server))
+        for worker in started:
+            worker.ready()
+    except BaseException:
+        Site(started).stop()
+        raise
+    return Site(started)
 
 
 def temp_sqlite_url() -> tuple[str, str]:

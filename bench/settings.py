@@ -6,6 +6,8 @@ the bare view P3 compares against, and the message rate limit and the REST throt
 lifted so the ladder and the HTTP phase measure capacity rather than the limiter.
 """
 
+import os
+
 from chatwidget.conf import DEFAULTS
 from project.settings import *  # noqa: F403
 
@@ -18,6 +20,10 @@ CHATWIDGET = {
     "THROTTLE_RATES": dict.fromkeys(DEFAULTS["THROTTLE_RATES"]),
     "UPLOAD_QUOTA": 2**62,
 }
+# ``python -m bench --database-threads N``: the sockets' database pool, measured against
+# the default (bench/README.md).
+if os.environ.get("BENCH_DATABASE_THREADS"):
+    CHATWIDGET["DATABASE_THREADS"] = int(os.environ["BENCH_DATABASE_THREADS"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import procstat, serverlog, servers, widget
-from .servers import ECHO_PATH, BenchServer
+from .servers import ECHO_PATH, Site
 
 VISITOR_PATH = "/ws/chatwidget/"
 AGENT_PATH = "/ws/chatwidget/agent/"
@@ -79,12 +79,20 @@ class Config:
     name: str
     redis: bool = False
     postgres: bool = False
+    # Worker processes of the site (docs/deploy.md: one port each, behind a proxy). More
+    # than one needs the Redis layer: the in-memory one never leaves its process.
+    workers: int = 1
+    # CHATWIDGET["DATABASE_THREADS"] for the servers; None keeps the app's default.
+    database_threads: int | None = None
 
     @property
     def label(self) -> str:
         database = "PostgreSQL" if self.postgres else "SQLite"
         layer = "Redis pub/sub" if self.redis else "in-memory"
-        return f"{self.name} ({database}, {layer} layer)"
+        extra = f", {self.workers} worker processes" if self.workers > 1 else ""
+        if self.database_threads is not None:
+            extra += f", DATABASE_THREADS={self.database_threads}"
+        return f"{self.name} ({database}, {layer} layer{extra})"
 
 
 class Run:
@@ -147,15 +155,16 @@ class Run:
             return json.load(handle)
 
     def quiesce(self, pid: int, threshold: float = 0.05, window: float = 0.3,
-                timeout: float = 90) -> float:
-        """Wait until the server is idle, so one phase's backlog never lands in the next.
+                timeout: float = 90, peers: tuple[int, ...] = ()) -> float:
+        """Wait until the server (every worker) is idle, so one phase's backlog never lands
+        in the next.
 
         An overloaded ladder step leaves the server working through queued messages for
         many seconds after the generator stopped; a storm measured then would be wrong.
         """
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            meter = procstat.CpuMeter(pid)
+            meter = procstat.CpuMeter(pid, peers=peers)
             time.sleep(window)
             if meter.read()["cpu"] < threshold:
                 break
@@ -170,7 +179,7 @@ class Run:
             return None
 
         def body() -> dict[str, Any]:
-            waited = self.quiesce(pid)
+            waited = self.quiesce(pid, peers=tuple(job.get("peer_pids", ())))
             return {**self.job(job), "idle_wait_s": waited}
 
         return self.phase(where, name, body)
@@ -242,6 +251,8 @@ class Run:
             url, directory = servers.temp_sqlite_url()
             stack.append(lambda: shutil.rmtree(directory, ignore_errors=True))
             env["DATABASE_URL"] = url
+        if config.database_threads is not None:
+            env["BENCH_DATABASE_THREADS"] = str(config.database_threads)
         if config.redis:
             if redis_server_path() is None:
                 raise RuntimeError("redis-server not found in PATH")
@@ -274,7 +285,7 @@ class Run:
     def configuration(self, config: Config, widget_html: bool) -> dict[str, Any]:
         self.say(f"{config.label}")
         stack: list[Callable[[], Any]] = []
-        out: dict[str, Any] = {"label": config.label}
+        out: dict[str, Any] = {"label": config.label, "workers": config.workers}
         try:
             env, aux = self.phase(config.name, "start services",
                                   lambda: self._environment(config, stack)) or (None, ())
@@ -287,7 +298,8 @@ class Run:
             out["setup_s"] = data["timings"]
             out["widget_html"] = data.get("widget_html")
             site = self.phase(config.name, f"start {self.asgi_server}", lambda: (
-                servers.start_site_server(env, self.server_cores, self.asgi_server)))
+                servers.start_site(env, self.server_cores, self.asgi_server,
+                                   config.workers)))
             if site is None:
                 return out
             stack.append(site.stop)
@@ -303,22 +315,27 @@ class Run:
                     self.say(f"  cleanup: {error}")
         return out
 
-    def measure_site(self, config: Config, site: BenchServer, aux: tuple,
+    def measure_site(self, config: Config, site: Site, aux: tuple,
                      data: dict[str, Any]) -> dict[str, Any]:
         p = self.plan
         origin = site.url
-        base = {"server_pid": site.pid, "aux_pids": list(aux), "warmup": p.warmup,
-                "origin": origin}
+        base = {"server_pid": site.pid, "peer_pids": site.pids[1:], "aux_pids": list(aux),
+                "warmup": p.warmup, "origin": origin}
         visitors = data["visitors"]
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"worker_ports": site.ports}
         if self.chat_only:
-            return self.chat_ladder(config.name, site, base, data)
-        if not self.only_http:
+            return {**out, **self.chat_ladder(config.name, site, base, data)}
+        if config.workers > 1:
+            # Several workers: the chat ladder and P3 only. S1's echo and the storms measure
+            # one process's socket handling, which the one-worker configuration gives.
+            if not (self.only_http or self.only_storm):
+                out.update(self.chat_ladder(config.name, site, base, data))
+        elif not self.only_http:
             out.update(self.measure_sockets(config, site, base, visitors, data))
         out.update(self.measure_http(config, site, base, visitors, data))
         return out
 
-    def measure_sockets(self, config: Config, site: BenchServer, base: dict[str, Any],
+    def measure_sockets(self, config: Config, site: Site, base: dict[str, Any],
                         visitors: list[dict[str, Any]], data: dict[str, Any]
                         ) -> dict[str, Any]:
         """P0–P2 against S1 and S2."""
@@ -344,12 +361,13 @@ class Run:
             {**base, **self.storm(), "url": echo})
         return out
 
-    def measure_http(self, config: Config, site: BenchServer, base: dict[str, Any],
+    def measure_http(self, config: Config, site: Site, base: dict[str, Any],
                      visitors: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
         """P3: ping and identify beside the bare view; with ``--profile`` each is recorded."""
         p, name = self.plan, config.name
         out: dict[str, Any] = {}
-        http = {**base, "job": "http", "host": "127.0.0.1", "port": site.port,
+        http = {**base, "job": "http", "host": "127.0.0.1", "ports": site.ports,
+                "host_header": f"127.0.0.1:{site.first.port}",
                 "concurrency": p.http_concurrency, "duration": p.http_s,
                 "cookie_name": "chatwidget", "app_id": data["widget"]["app_id"]}
         out["http_bare"] = self.measured(name, "P3 bare view", site.pid,
@@ -368,14 +386,16 @@ class Run:
                 out[f"profile_{kind}"] = self.phase(name, f"profile {kind}", profiler.stop)
         return out
 
-    def chat_ladder(self, name: str, site: BenchServer, base: dict[str, Any],
+    def chat_ladder(self, name: str, site: Site, base: dict[str, Any],
                     data: dict[str, Any]) -> dict[str, Any]:
-        """P1 on S2, profiled when asked."""
+        """P1 on S2, profiled when asked (the first worker, when there are several)."""
         p, out = self.plan, {}
         profiler = self._start_profiler(name, site.pid)
         out["chat"] = self.measured(name, "P1 S2 chat ladder", site.pid,
-            {**base, "job": "chat", "visitor_url": f"{site.ws_url}{VISITOR_PATH}",
-             "agent_url": f"{site.ws_url}{AGENT_PATH}", "visitors": data["visitors"][: p.visitors],
+            {**base, "job": "chat",
+             "visitor_urls": [f"{url}{VISITOR_PATH}" for url in site.ws_urls],
+             "agent_urls": [f"{url}{AGENT_PATH}" for url in site.ws_urls],
+             "visitors": data["visitors"][: p.visitors],
              "tabs": p.second_tabs, "agents": data["agents"], "cookie_name": "chatwidget",
              "session_cookie_name": "sessionid", "rates": p.rates, "duration": p.step_s,
              "warmup": p.step_warmup, "drain": p.drain_s, "p99_limit_ms": p.p99_limit_ms,
@@ -384,16 +404,32 @@ class Run:
             out["profile"] = self.phase(name, "profile", profiler.stop)
         return out
 
-    def server_log(self, config: Config, site: BenchServer) -> dict[str, Any]:
-        """Keep the server's whole log beside the results and name every 5xx's exception."""
-        text = Path(site.log_path).read_text(errors="replace") if site.log_path else ""
-        out: dict[str, Any] = {"server_errors": serverlog.server_errors(text),
-                               "server_log_tail": text[-2000:]}
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            path = self.log_dir / f"server-{config.name}.log"
-            path.write_text(text)
-            out["server_log"] = str(path)
+    def server_log(self, config: Config, site: Site) -> dict[str, Any]:
+        """Keep each worker's whole log beside the results and name every 5xx's exception.
+
+        One worker: ``server-<config>.log``; several: ``server-<config>-w<n>.log`` each, and
+        every error names the worker (1-based) whose log it came from.
+        """
+        errors: list[dict[str, Any]] = []
+        logs: list[str] = []
+        tail = ""
+        several = len(site.workers) > 1
+        for number, worker in enumerate(site.workers, start=1):
+            text = Path(worker.log_path).read_text(errors="replace") if worker.log_path else ""
+            found = serverlog.server_errors(text)
+            errors += [{**e, "worker": number} for e in found] if several else found
+            tail = tail or text[-2000:]
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                suffix = f"-w{number}" if several else ""
+                path = self.log_dir / f"server-{config.name}{suffix}.log"
+                path.write_text(text)
+                logs.append(str(path))
+        out: dict[str, Any] = {"server_errors": errors, "server_log_tail": tail}
+        if logs and several:
+            out["server_logs"] = logs
+        elif logs:
+            out["server_log"] = logs[0]
         return out
 
     def _start_profiler(self, name: str, pid: int) -> Any:
