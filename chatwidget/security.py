@@ -98,9 +98,9 @@ class WidgetOriginValidator:
             raise ValueError("WidgetOriginValidator only handles websocket connections")
         origin = header(scope, b"origin")
         if is_site_origin(origin):
-            return await database.answer_handshake(
-                self.application, dict(scope, chatwidget_cross_origin=False), receive, send
-            )
+            # Left unmarked (consumers treat that as same-site, and the visitor socket checks
+            # the origin again): a marked copy of the scope would live as long as the socket.
+            return await database.answer_handshake(self.application, scope, receive, send)
         if origin and scope.get("path", "").endswith(self.visitor_path_suffix):
             # The consumer checks the origin against the widget, which needs the database.
             return await database.answer_handshake(
