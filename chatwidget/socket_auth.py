@@ -19,9 +19,11 @@ HTTP scopes (if someone mounts it there) go through Channels' own stack unchange
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from importlib import import_module
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from channels.auth import AuthMiddleware, UserLazyObject, get_user
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
@@ -43,15 +45,24 @@ class SocketAuthMiddleware:
         self.inner = inner
         self.stack = CookieMiddleware(SessionMiddleware(SessionAuthMiddleware(inner)))
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+    @markcoroutinefunction  # an ASGI 3 application to servers and asgiref alike
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[Any]:
+        # Not a coroutine itself: without a session it returns the inner application's
+        # coroutine, so no frame of this middleware stays alive as long as the socket.
         if scope["type"] != "websocket" or "session" in scope or "user" in scope:
             # Another session middleware above, or HTTP: Channels' rules, whole.
-            return await self.stack(scope, receive, send)
+            return self.stack(scope, receive, send)
         cookies = _cookies(scope)
         store = import_module(settings.SESSION_ENGINE).SessionStore
         session = LazyObject()
         session._wrapped = store(cookies.get(settings.SESSION_COOKIE_NAME))
         scope = dict(scope, cookies=cookies, session=session, user=UserLazyObject())
+        if session.session_key is None:
+            _anonymous(scope)
+            return self.inner(scope, receive, send)
+        return self._with_user(scope, receive, send)
+
+    async def _with_user(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         await resolve_user(scope)
         return await self.inner(scope, receive, send)
 
@@ -60,11 +71,15 @@ async def resolve_user(scope: dict[str, Any]) -> None:
     """``scope["user"]`` as Channels resolves it, without a database trip when it cannot
     be anyone (no session key)."""
     if scope["session"].session_key is None:
-        from django.contrib.auth.models import AnonymousUser  # needs the apps ready
-
-        scope["user"]._wrapped = AnonymousUser()
+        _anonymous(scope)
         return
     scope["user"]._wrapped = await get_user(scope)
+
+
+def _anonymous(scope: dict[str, Any]) -> None:
+    from django.contrib.auth.models import AnonymousUser  # needs the apps ready
+
+    scope["user"]._wrapped = AnonymousUser()
 
 
 def _cookies(scope: dict[str, Any]) -> dict[str, str]:
