@@ -20,13 +20,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.servers import REPO_ROOT, ServerProcess, free_port, server_env
+from tests.servers import REPO_ROOT, ServerProcess, free_port, production_command, server_env
 
 # A storm opens 200 connections at once; a short accept queue would turn that into SYN
 # retransmits (1 s each) and measure the kernel, not the server. Same value for all.
 BACKLOG = 1024
 
 ASGI_APP = "bench.echo_asgi:application"
+PRODUCTION_APP = "project.asgi:application"
 # bench.echo_asgi.ECHO_PATH; not imported from there because importing it sets Django up.
 ECHO_PATH = "/ws/bench/echo/"
 
@@ -98,11 +99,12 @@ def launch_site_server(env: dict[str, str], cores: set[int] | None,
         argv = [sys.executable, "-m", "daphne", "-v", "0",
                 "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}", ASGI_APP]
     elif asgi_server == "uvicorn":
-        # The production command (docs/deploy.md), serving the bench's app.
-        argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-                "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
-                "--backlog", str(BACKLOG), "--lifespan", "off", "--no-access-log",
-                "--log-level", "warning", "--ws-per-message-deflate", "false", ASGI_APP]
+        # The production command (docs/deploy.md), serving the bench's app; the load
+        # generator negotiates no compression, so none is offered.
+        argv = [sys.executable, "-m", *production_command(port)]
+        argv[argv.index(PRODUCTION_APP)] = ASGI_APP
+        argv += ["--backlog", str(BACKLOG), "--log-level", "warning",
+                 "--ws-per-message-deflate", "false"]
     else:
         raise ValueError(f"unknown ASGI server {asgi_server!r}")
     full_env = server_env({"DJANGO_SETTINGS_MODULE": "bench.settings", **env})

@@ -57,6 +57,29 @@ def report(error: BaseException) -> None:
                    type(cause).__name__, first_line)
 
 
+class _Handshake:
+    """A socket's receive and send, noting whether its connect came and was answered.
+
+    Every frame of the socket passes here for as long as it is open, so it is one small
+    object (two closures and their cells cost about 0.4 KB more a socket).
+    """
+
+    __slots__ = ("_receive", "_send", "connected", "answered")
+
+    def __init__(self, receive: Any, send: Any) -> None:
+        self._receive, self._send = receive, send
+        self.connected = self.answered = False
+
+    async def receive(self) -> dict[str, Any]:
+        message = await self._receive()
+        self.connected = self.connected or message["type"] == "websocket.connect"
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.answered = self.answered or message["type"] in _HANDSHAKE_ANSWERS
+        await self._send(message)
+
+
 async def answer_handshake(application: Any, scope: dict[str, Any], receive: Any,
                            send: Any) -> Any:
     """Run a websocket ``application``; if the database fails it before the handshake is
@@ -65,28 +88,16 @@ async def answer_handshake(application: Any, scope: dict[str, Any], receive: Any
 
     Consumers answer their own failures (``consumers.base``); this covers what runs before.
     """
-    connected = answered = False
-
-    async def receive_tracked() -> dict[str, Any]:
-        nonlocal connected
-        message = await receive()
-        connected = connected or message["type"] == "websocket.connect"
-        return message
-
-    async def send_tracked(message: dict[str, Any]) -> None:
-        nonlocal answered
-        answered = answered or message["type"] in _HANDSHAKE_ANSWERS
-        await send(message)
-
+    handshake = _Handshake(receive, send)
     try:
-        return await application(scope, receive_tracked, send_tracked)
+        return await application(scope, handshake.receive, handshake.send)
     except OperationalError as error:
-        if answered or not unavailable(error):
+        if handshake.answered or not unavailable(error):
             raise
         report(error)
         from .consumers.base import CloseCode  # here: consumers.base imports this module
 
-        if not connected:
+        if not handshake.connected:
             await receive()
         await send({"type": "websocket.accept"})
         await send({"type": "websocket.close", "code": int(CloseCode.TRY_AGAIN)})

@@ -13,10 +13,11 @@ it also answers a handshake the database could not serve (``database.answer_hand
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from asgiref.sync import markcoroutinefunction
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 
@@ -93,17 +94,20 @@ class WidgetOriginValidator:
         self.application = application
         self.visitor_path_suffix = visitor_path_suffix
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+    @markcoroutinefunction  # an ASGI 3 application to servers and asgiref alike
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[Any]:
+        # Not a coroutine itself: it returns the one that serves the socket, so no frame of
+        # its own stays alive (with its locals) as long as the socket does.
         if scope["type"] != "websocket":
             raise ValueError("WidgetOriginValidator only handles websocket connections")
         origin = header(scope, b"origin")
         if is_site_origin(origin):
-            return await database.answer_handshake(
-                self.application, dict(scope, chatwidget_cross_origin=False), receive, send
-            )
+            # Left unmarked (consumers treat that as same-site, and the visitor socket checks
+            # the origin again): a marked copy of the scope would live as long as the socket.
+            return database.answer_handshake(self.application, scope, receive, send)
         if origin and scope.get("path", "").endswith(self.visitor_path_suffix):
             # The consumer checks the origin against the widget, which needs the database.
-            return await database.answer_handshake(
+            return database.answer_handshake(
                 self.application, dict(scope, chatwidget_cross_origin=True), receive, send
             )
-        return await WebsocketDenier()(scope, receive, send)
+        return WebsocketDenier()(scope, receive, send)

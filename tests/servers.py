@@ -170,9 +170,12 @@ def production_command(port: int, host: str = "127.0.0.1") -> list[str]:
     uvicorn on uvloop and httptools: on the bench it serves 2-3x what daphne does (bench/
     README.md). ``--lifespan off`` because Channels' router has no lifespan support;
     ``--proxy-headers`` so X-Forwarded-Proto from the local proxy marks requests secure.
+    ``--ws websockets-sansio``: uvicorn's websockets implementation on the sans-I/O core,
+    with less memory and CPU per socket than the legacy ``websockets`` one (deprecated in
+    uvicorn 0.54; figures in bench/README.md's storm section).
     """
     return ["uvicorn", "project.asgi:application", "--host", host, "--port", str(port),
-            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
+            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
             "--lifespan", "off", "--proxy-headers", "--no-access-log"]
 
 

@@ -75,3 +75,53 @@ async def test_the_resync_names_the_lowest_message_lost_even_after_newer_ones_qu
                                              "messageId": message_id})
 
     assert await layer.receive("tab") == {**RESYNC, "lostFrom": 10}
+
+
+async def waiting_receiver(layer: InMemoryChannelLayer, channel: str) -> asyncio.Task:
+    """A consumer blocked in ``receive`` on an empty channel (as every idle socket is)."""
+    task = asyncio.ensure_future(layer.receive(channel))
+    while channel not in layer.waiters:
+        await asyncio.sleep(0)
+    return task
+
+
+async def test_an_idle_socket_keeps_no_queue_and_gets_what_is_sent_in_order():
+    layer = InMemoryChannelLayer()
+    receiving = await waiting_receiver(layer, "tab")
+    assert "tab" not in layer.channels  # idle: no per-socket queue held
+
+    sent = {"type": "chatwidget.event", "n": 0}
+    await layer.send("tab", sent)
+    for n in (1, 2):  # while the consumer is busy with the first: queued behind it
+        await layer.send("tab", {"type": "chatwidget.event", "n": n})
+    sent["n"] = 99  # the sender's later changes do not reach the receiver
+
+    assert (await receiving)["n"] == 0
+    assert [(await layer.receive("tab"))["n"] for _ in range(2)] == [1, 2]
+    assert "tab" not in layer.channels and "tab" not in layer.waiters
+
+
+async def test_a_socket_that_closed_while_waiting_leaves_nothing_behind():
+    layer = InMemoryChannelLayer()
+    receiving = await waiting_receiver(layer, "tab")
+
+    receiving.cancel()
+    await asyncio.gather(receiving, return_exceptions=True)
+
+    assert "tab" not in layer.waiters
+    # A channel name reused later still gets its messages.
+    await layer.send("tab", {"type": "chatwidget.event", "n": 1})
+    assert (await layer.receive("tab"))["n"] == 1
+
+
+async def test_a_full_channel_still_overflows_into_a_resync_when_its_socket_was_idle():
+    layer = InMemoryChannelLayer(capacity=1)
+    layer.watch_for_loss("tab")
+    await layer.group_add("contact.7", "tab")
+    receiving = await waiting_receiver(layer, "tab")
+    for n in range(3):  # one delivered at once, one queued, one over capacity
+        await layer.group_send("contact.7", {"type": "chatwidget.event", "n": n})
+
+    assert (await receiving)["n"] == 0
+    assert await layer.receive("tab") == RESYNC
+    assert (await layer.receive("tab"))["n"] == 1

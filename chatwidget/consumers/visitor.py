@@ -34,21 +34,30 @@ class VisitorConsumer(ChatWidgetConsumer):
     # A bearer socket that has not sent its token by then is closed (4401).
     auth_timeout = 10.0
 
-    async def connect(self) -> None:
-        # The token's id only: a socket keeps what it uses, thousands of sockets at a time.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every attribute a socket will have, set here at once: set later, in connect, they
+        # overflowed the class's shared attribute layout and each socket got a full dict of
+        # its own (832 bytes more; thousands of sockets at a time).
+        # The token's id only: a socket keeps what it uses.
         self.token_id: int | None = None
         self.contact = None
         self.auth_task: asyncio.Task[None] | None = None
         self.conversations: dict[int, Conversation] = {}
+        self.app_id: str | None = None
+        self.origin: str | None = None
+        self.cross_origin: bool | None = None
+        self.widget: Widget | None = None
+
+    async def connect(self) -> None:
         params = query_params(self.scope)
         self.app_id = params.get("app_id") or None
         self.origin = header(self.scope, b"origin")
         self.cross_origin = self.scope.get("chatwidget_cross_origin")
-        if self.cross_origin is None:  # mounted without WidgetOriginValidator
+        if self.cross_origin is None:  # unmarked: same-site, or mounted without the validator
             self.cross_origin = not is_site_origin(self.origin)
         # The widget this socket speaks for, when the page named one (app_id) or embeds
         # one cross-origin (then the default widget unless app_id says otherwise).
-        self.widget = None
         if self.cross_origin or self.app_id is not None:
             self.widget = await self.get_embed_widget()
         if self.cross_origin:
