@@ -74,12 +74,34 @@ class Rechecks:
                     break
                 batch.append(socket)
                 self.add(socket)
-            # Concurrently, as the sockets' own timers did; one socket's failure must not
-            # stop the timer the others rely on.
-            results = await asyncio.gather(*(s.recheck() for s in batch), return_exceptions=True)
+            # One socket's failure must not stop the timer the others rely on.
+            results = await _bounded(batch)
             for result in results:
                 if isinstance(result, BaseException):
                     logger.warning("chatwidget: socket re-check failed", exc_info=result)
+
+
+# Re-checks of one burst running at once. Sockets opened together (a deploy, a network blip)
+# fall due together, and each re-check is a trip to the database thread the sockets share:
+# queued all at once, they held every message behind them for as long as the whole burst
+# took (hundreds of milliseconds for a few hundred sockets, every period). A few at a time,
+# a message waits for at most these few.
+IN_FLIGHT = 4
+
+
+async def _bounded(batch: list[Rechecked]) -> list[Any]:
+    results: list[Any] = [None] * len(batch)
+    pending = iter(enumerate(batch))
+
+    async def worker() -> None:
+        for index, socket in pending:
+            try:
+                results[index] = await socket.recheck()
+            except Exception as error:  # reported by the caller, with the others
+                results[index] = error
+
+    await asyncio.gather(*(worker() for _ in range(min(IN_FLIGHT, len(batch)))))
+    return results
 
 
 _current: tuple[asyncio.AbstractEventLoop, Rechecks] | None = None
