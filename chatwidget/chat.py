@@ -128,7 +128,9 @@ def describe_conversation(conversation: Conversation,
 # ---------------------------------------------------------------- reading
 
 
-def conversations_for_contact(contact: Contact):
+def conversations_for_contact(contact: Contact | int) -> QuerySet[Conversation]:
+    """A contact's conversations (given the contact or its id: the prepared overview below
+    compiles it with a stand-in id)."""
     return Conversation.objects.filter(contact=contact)
 
 
@@ -145,7 +147,7 @@ def contact_overview(contact: Contact) -> list[Conversation]:
 def _overview_of(contact_id: int) -> QuerySet[Conversation]:
     past_pointer = Q(messages__sender_kind=Message.Sender.AGENT,
                      messages__id__gt=F("contact_last_read_id"))
-    return Conversation.objects.filter(contact_id=contact_id).annotate(
+    return conversations_for_contact(contact_id).annotate(
         unread=Count("messages", filter=past_pointer), last_id=Max("messages__id"))
 
 

@@ -90,18 +90,14 @@ IN_FLIGHT = 4
 
 
 async def _bounded(batch: list[Rechecked]) -> list[Any]:
-    results: list[Any] = [None] * len(batch)
-    pending = iter(enumerate(batch))
+    """Each socket's re-check result, or the exception it raised."""
+    slots = asyncio.Semaphore(IN_FLIGHT)
 
-    async def worker() -> None:
-        for index, socket in pending:
-            try:
-                results[index] = await socket.recheck()
-            except Exception as error:  # reported by the caller, with the others
-                results[index] = error
+    async def recheck(socket: Rechecked) -> bool:
+        async with slots:
+            return await socket.recheck()
 
-    await asyncio.gather(*(worker() for _ in range(min(IN_FLIGHT, len(batch)))))
-    return results
+    return await asyncio.gather(*(recheck(s) for s in batch), return_exceptions=True)
 
 
 _current: tuple[asyncio.AbstractEventLoop, Rechecks] | None = None
