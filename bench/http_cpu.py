@@ -3,13 +3,14 @@
 P3 counts requests per second, which on a shared 2-core machine measures the neighbours
 as much as the server. This drives the same ASGI application (``bench.echo_asgi``: the
 site's middleware, Django's ASGI handler with its thread hops, the app) in this process,
-one request at a time, and divides the process's CPU time (every thread's) by the number
-of requests: a figure another process's load barely moves. No sockets and no HTTP parsing
-are involved, so it is the server-side cost the app controls; ``--profile`` records the
-loop with py-spy.
+one request at a time on uvloop as the production server does, and divides the process's
+CPU time (every thread's) by the number of requests: a figure another process's load
+barely moves. No sockets and no HTTP parsing are involved, so it is the server-side cost
+the app controls; ``--profile`` records the loop with py-spy.
 
     python -m bench.http_cpu                 # 2000 requests of each kind
     python -m bench.http_cpu --requests 500 --profile
+    python -m bench.http_cpu --history 130   # the pinging visitor has 130 messages
 """
 
 from __future__ import annotations
@@ -108,6 +109,16 @@ async def measure(app: Any, kind: str, data: dict[str, Any], n: int) -> dict[str
             "connections_per_request": round(len(opened) / len(requests), 2)}
 
 
+def _loop_factory() -> Any:
+    """uvloop, as the production command runs (its loop makes every thread hop cheaper, so
+    asyncio's would overstate the bare view against the ping); asyncio's without it."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def _pooled_opened() -> int | None:
     """Connections the pooling SQLite backend really opened, or None for another backend
     (whose every ``connection_created`` is a new connection)."""
@@ -119,10 +130,28 @@ def _pooled_opened() -> int | None:
     return base.connections_opened() if pooled else None
 
 
+def _give_history(data: dict[str, Any], count: int) -> None:
+    from chatwidget.models import Message
+
+    visitor, agent = data["visitors"][0], data["agents"][0]
+    Message.objects.bulk_create(
+        Message(conversation_id=visitor["conversation"], contact_id=visitor["contact"],
+                sender_kind="agent" if index % 5 == 4 else "contact",
+                sender_user_id=agent["user_id"] if index % 5 == 4 else None,
+                body=f"message {index}", client_id=f"history-{index}")
+        for index in range(count))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_cpu",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help=f"which requests to measure, of {','.join(KINDS)} (bare first: "
+                             "the others are divided by it)")
+    parser.add_argument("--history", type=int, default=0, metavar="N",
+                        help="give the pinging visitor's conversation N messages (every "
+                             "fifth an agent's), as the full bench's visitors have by P3")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record each kind with py-spy into DIR")
     args = parser.parse_args(argv)
@@ -136,17 +165,23 @@ def main(argv: list[str]) -> int:
         fixtures._setup_django()
         data = fixtures.build({"agents": 1, "visitors": 10, "visitors_with_conversation": 10,
                                "identities": args.requests})
+        _give_history(data, args.history)
         from .echo_asgi import application
 
         results = []
-        for kind in KINDS:
+        kinds = args.kinds.split(",")
+        unknown = set(kinds) - set(KINDS)
+        if unknown:
+            parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
+        for kind in kinds:
             profiler = None
             if args.profile:
                 from .profile import Profiler
 
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profiler = Profiler(os.getpid(), args.profile / f"http-cpu-{kind}.txt")
-            results.append(asyncio.run(measure(application, kind, data, args.requests)))
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                results.append(runner.run(measure(application, kind, data, args.requests)))
             if profiler is not None:
                 results[-1]["profile"] = profiler.stop()
         bare = results[0]["cpu_ms_per_request"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.template.defaultfilters import truncatechars
 from django.urls import NoReverseMatch, reverse
 
 from .. import chat, events
-from ..models import Contact, Conversation, Message
+from ..models import Attachment, Contact, Conversation, Message
+from ..prepared import Prepared
 
 
 def messages_with_relations(queryset: Any) -> Any:
@@ -27,8 +28,10 @@ def message_list(messages: Iterable[Message]) -> list[dict[str, Any]]:
 
 
 def last_messages(conversation_ids: Sequence[int],
-                  last_ids: Sequence[int] | None = None) -> dict[int, Message]:
-    """Each conversation's newest message; ``last_ids`` when the caller already knows them."""
+                  last_ids: Sequence[int] | None = None,
+                  ) -> dict[int, tuple[Message, list[Attachment]]]:
+    """Each conversation's newest message with its attachments; ``last_ids`` when the caller
+    already knows them."""
     if not conversation_ids:
         return {}
     if last_ids is None:
@@ -42,8 +45,22 @@ def last_messages(conversation_ids: Sequence[int],
     last_ids = [pk for pk in last_ids if pk is not None]
     if not last_ids:
         return {}
+    if len(last_ids) == 1:
+        # Every page view of a visitor with one conversation asks this: compiled once
+        # (prepared.py), and the attachments only read when the message has any.
+        messages = _message_by_id(last_ids[0])
+        return {m.conversation_id: (m, _attachments_of(m.pk) if m.has_attachments else [])
+                for m in messages}
     messages = messages_with_relations(Message.objects.filter(pk__in=last_ids))
-    return {m.conversation_id: m for m in messages}
+    return {m.conversation_id: (m, list(m.attachments.all())) for m in messages}
+
+
+_message_by_id = Prepared(
+    lambda pk: Message.objects.select_related("contact", "sender_user").filter(pk=pk)
+    .annotate(has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
+    .order_by(), int)
+_attachments_of = Prepared(lambda message_id: Attachment.objects.filter(message_id=message_id),
+                           int)
 
 
 def contact_summary(contact: Contact) -> dict[str, Any]:
@@ -77,8 +94,9 @@ def conversation_summaries(
         data = events.conversation_payload(conversation, for_agent=for_agent)
         if for_agent:
             data["contact"] = contact_summary(conversation.contact)
-        message = last.get(conversation.pk)
-        data["lastMessage"] = events.message_payload(message) if message else None
+        newest = last.get(conversation.pk)
+        data["lastMessage"] = (events.message_payload(newest[0], attachments=newest[1])
+                               if newest else None)
         data["unread"] = unread.get(conversation.pk, 0)
         results.append(data)
     return results

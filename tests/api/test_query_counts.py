@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from chatwidget import agents, identity
 from chatwidget.models import Contact
 
-from .helpers import API, ping, start_conversation, user_hash
+from .helpers import API, ping, start_conversation, upload, user_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -51,19 +51,42 @@ def returning_visitor(widget) -> APIClient:
 
 
 def tables(sql: list[str]) -> list[str]:
-    """The chatwidget table each query reads first (``FROM``), in order."""
-    return [q.split(" FROM ", 1)[1].split()[0].strip('"`') for q in sql if " FROM " in q]
+    """The chatwidget table each query reads (its own ``FROM``, not a subquery's), in order."""
+    return [table for table in map(_main_table, sql) if table]
+
+
+def _main_table(query: str) -> str | None:
+    depth = 0
+    for index, char in enumerate(query):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and query.startswith(" FROM ", index):
+            return query[index + 6:].split()[0].strip('"`')
+    return None
 
 
 def test_a_returning_visitors_ping_reads_its_token_and_conversations_only(returning_visitor):
     sql = queries_of(returning_visitor, f"{API}ping/", {"app_id": "default"})
 
     # The token with its contact and widget; the conversations with unread counts and
-    # newest ids; those newest messages; their attachments. "Agents online" comes from
-    # memory.
+    # newest ids; the newest message, which says whether it has attachments (it has none).
+    # "Agents online" comes from memory.
+    assert tables(sql) == ["chatwidget_widgettoken", "chatwidget_conversation",
+                           "chatwidget_message"], "\n".join(sql)
+    assert not [q for q in sql if q.upper().startswith(WRITES)]
+
+
+def test_a_ping_reads_attachments_only_when_the_newest_message_has_some(returning_visitor):
+    conversation_id = ping(returning_visitor)["conversations"][0]["conversationId"]
+    response = returning_visitor.post(f"{API}conversations/{conversation_id}/messages/",
+                                      {"body": "", "files": [upload()]}, format="multipart")
+    assert response.status_code == 201, response.content
+
+    sql = queries_of(returning_visitor, f"{API}ping/", {"app_id": "default"})
+
     assert tables(sql) == ["chatwidget_widgettoken", "chatwidget_conversation",
                            "chatwidget_message", "chatwidget_attachment"], "\n".join(sql)
-    assert not [q for q in sql if q.upper().startswith(WRITES)]
+    newest = ping(returning_visitor)["conversations"][0]["lastMessage"]
+    assert [a["name"] for a in newest["attachments"]] == ["photo.png"]
 
 
 def test_a_ping_without_conversations_costs_two_queries(widget):

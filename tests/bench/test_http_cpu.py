@@ -14,14 +14,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_cpu_per_request_table_lists_every_kind_all_answered():
-    process = subprocess.run([sys.executable, "-m", "bench.http_cpu", "--requests", "30"],
+def table(*args: str) -> dict[str, list[str]]:
+    process = subprocess.run([sys.executable, "-m", "bench.http_cpu", "--requests", "30", *args],
                              cwd=ROOT, capture_output=True, text=True, timeout=300)
 
     assert process.returncode == 0, process.stderr[-4000:]
-    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+    return {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
             for line in process.stdout.splitlines()
             if line.startswith("| ") and not line.startswith("| request")}
+
+
+def test_the_cpu_per_request_table_lists_every_kind_all_answered():
+    rows = table()
+
     assert list(rows) == ["bare", "bare-sync", "bare-drf", "ping", "identify"]
     for kind, (cpu_ms, ratio, connections, statuses) in rows.items():
         assert float(connections) >= 0, kind
@@ -32,3 +37,10 @@ def test_the_cpu_per_request_table_lists_every_kind_all_answered():
     # connection on instead of opening one per page view (chatwidget.backends.sqlite3).
     assert rows["ping"][2] == "0.0"
     assert rows["identify"][2] == "0.0"
+
+
+def test_a_visitor_with_history_can_be_measured_alone_beside_the_bare_view():
+    rows = table("--kinds", "bare,ping", "--history", "20")
+
+    assert list(rows) == ["bare", "ping"]
+    assert rows["ping"][3] == "{200: 30}"
