@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -153,16 +154,48 @@ def create_anonymous(widget: Widget) -> IssuedToken:
 
 def contact_for_user(widget: Widget, user: Any) -> Contact:
     """The one contact of a site user on a widget, created (and populated) on demand."""
-    contact = Contact.objects.filter(widget=widget, user=user).first()
+
+    def new() -> Contact:
+        contact = Contact(widget=widget, user=user)
+        get_adapter().populate_contact(contact, user)
+        return contact
+
+    return _one_contact(lambda: Contact.objects.filter(widget=widget, user=user).first(), new)
+
+
+def _contact_for_external(widget: Widget, external_id: str) -> Contact:
+    def find() -> Contact | None:
+        found = _contact_by_external_id(widget.pk, external_id)
+        if found:
+            found[0].widget = widget  # the caller's instance: no query when it is read
+        return found[0] if found else None
+
+    return _one_contact(find, lambda: Contact(widget=widget, external_id=external_id))
+
+
+# Every identify asks: compiled once (prepared.py). A site user's pk may be of any type,
+# so contact_for_user keeps the ORM.
+_contact_by_external_id = Prepared(
+    lambda widget_id, external_id: Contact.objects.filter(
+        widget_id=widget_id, external_id=external_id).order_by(), int, str)
+
+
+def _one_contact(find: Callable[[], Contact | None], new: Callable[[], Contact]) -> Contact:
+    """An identity's one contact on a widget: found, else created. Two requests creating it
+    at once end with the same row: the unique constraint refuses the second insert, which
+    then finds the first's."""
+    contact = find()
     if contact is not None:
         return contact
-    contact = Contact(widget=widget, user=user)
-    get_adapter().populate_contact(contact, user)
+    contact = new()
     try:
         with transaction.atomic():
-            contact.save()
+            contact.save(force_insert=True)
     except IntegrityError:  # another request created it first
-        contact = Contact.objects.get(widget=widget, user=user)
+        found = find()
+        if found is None:
+            raise
+        return found
     return contact
 
 
@@ -276,7 +309,7 @@ def identify_external(
             "userHash does not match HMAC-SHA256(identity_secret, externalId).", field="userHash"
         )
     with transaction.atomic():
-        contact, _ = Contact.objects.get_or_create(widget=widget, external_id=external_id)
+        contact = _contact_for_external(widget, external_id)
         update_contact(contact, attributes=attributes, email=email, name=name)
         if token is not None and token.contact_id == contact.pk:
             return None

@@ -96,3 +96,25 @@ def test_tokens_are_stored_only_as_hashes(widget):
 
     assert issued.raw not in issued.token.key_hash
     assert issued.token.key_hash == hashlib.sha256(issued.raw.encode()).hexdigest()
+
+
+def test_an_identity_created_by_another_request_meanwhile_is_joined_not_duplicated(
+        widget, monkeypatch):
+    # Another browser identified as crm-7 between this request's look-up and its insert:
+    # the look-up found nothing, the insert meets the unique constraint.
+    first = identity.identify_external(identity.create_anonymous(widget).token, widget,
+                                       "crm-7", user_hash=sign(widget, "crm-7"))
+    real, calls = identity._contact_by_external_id, []
+
+    def look_up(*values):
+        calls.append(values)
+        return [] if len(calls) == 1 else real(*values)
+
+    monkeypatch.setattr(identity, "_contact_by_external_id", look_up)
+
+    second = identity.identify_external(identity.create_anonymous(widget).token, widget,
+                                        "crm-7", user_hash=sign(widget, "crm-7"))
+
+    assert len(calls) == 2  # looked up again after the refused insert
+    assert second.token.contact.pk == first.token.contact.pk
+    assert Contact.objects.filter(external_id="crm-7").count() == 1
