@@ -12,7 +12,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, models, transaction
@@ -84,13 +84,10 @@ def resolve_tokens(raws: list[str]) -> dict[str, WidgetToken]:
     Returns the active ones by raw secret, each with instances of its own.
     """
     hashes = {hash_token(raw): raw for raw in raws if raw and len(raw) <= 128}
-    found = {}
-    for token in _tokens_by_hash(list(hashes)):
-        # Expired tokens are refused here, the one lookup every transport resolves through.
-        if datarights.is_live(token):
-            datarights.touch_token(token)
-            found[hashes[token.key_hash]] = token
-    return found
+    # Expired tokens are refused here, the one lookup every transport resolves through.
+    live = [token for token in _tokens_by_hash(list(hashes)) if datarights.is_live(token)]
+    datarights.touch_tokens(live)
+    return {hashes[token.key_hash]: token for token in live}
 
 
 def _tokens_with_contact() -> models.QuerySet[WidgetToken]:
@@ -453,10 +450,24 @@ def touch(contact: Contact, **seen: str) -> None:
               for name, value in seen.items()}
     now = timezone.now()
     if (all(getattr(contact, name) == value for name, value in fields.items())
-            and now - contact.last_seen_at < LAST_SEEN_RESOLUTION):
+            and not _seen_long_ago(contact, now)):
         return
     Contact.objects.filter(pk=contact.pk).update(last_seen_at=now, **fields)
     contact.last_seen_at = now
     for name, value in fields.items():
         setattr(contact, name, value)
 
+
+def touch_all(contacts: list[Contact]) -> None:
+    """:func:`touch` without page details for contacts whose sockets opened together: the
+    stale ones in one write (a reconnect storm would otherwise queue a write per socket)."""
+    now = timezone.now()
+    stale = [contact for contact in contacts if _seen_long_ago(contact, now)]
+    if stale:
+        Contact.objects.filter(pk__in=[contact.pk for contact in stale]).update(last_seen_at=now)
+        for contact in stale:
+            contact.last_seen_at = now
+
+
+def _seen_long_ago(contact: Contact, now: datetime) -> bool:
+    return now - contact.last_seen_at >= LAST_SEEN_RESOLUTION
