@@ -65,6 +65,20 @@ def _visitors(widget: Any, count: int, with_conversation: int) -> list[dict[str,
     return visitors
 
 
+def _seen_minutes_ago(visitors: list[dict[str, Any]]) -> None:
+    """The storm's visitors come back as after a deploy, and as in a full run, where the
+    storm follows minutes of chat ladder: each handshake marks its contact seen again,
+    which ``--only-storm`` would otherwise never meet."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chatwidget.models import Contact
+
+    Contact.objects.filter(pk__in=[entry["contact"] for entry in visitors]).update(
+        last_seen_at=timezone.now() - timedelta(minutes=10))
+
+
 def _identities(widget: Any, count: int, run_tag: str) -> list[dict[str, Any]]:
     """Fresh anonymous browsers, each with a signed external id to identify as."""
     out = []
@@ -104,10 +118,12 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 
     started = time.monotonic()
     widget = identity.get_widget()
+    visitors = _visitors(widget, spec["visitors"], spec["visitors_with_conversation"])
+    _seen_minutes_ago(visitors)
     result = {
         "widget": {"id": widget.pk, "app_id": widget.app_id},
         "agents": _agents(spec["agents"]),
-        "visitors": _visitors(widget, spec["visitors"], spec["visitors_with_conversation"]),
+        "visitors": visitors,
         "identities": _identities(widget, spec["identities"], spec.get("run_tag", "run")),
     }
     timings["create"] = round(time.monotonic() - started, 2)

@@ -95,10 +95,17 @@ def is_live(token: WidgetToken, now: datetime | None = None) -> bool:
 
 
 def touch_token(token: WidgetToken, now: datetime | None = None) -> None:
+    touch_tokens([token], now)
+
+
+def touch_tokens(tokens: list[WidgetToken], now: datetime | None = None) -> None:
+    """Mark tokens used; the ones due for it in one write (sockets opening together)."""
     now = now or timezone.now()
-    if token.last_used_at <= now - TOKEN_TOUCH_INTERVAL:
-        WidgetToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    due = [token for token in tokens if token.last_used_at <= now - TOKEN_TOUCH_INTERVAL]
+    if due:
+        WidgetToken.objects.filter(pk__in=[token.pk for token in due]).update(last_used_at=now)
+        for token in due:
+            token.last_used_at = now
 
 
 def cookie_max_age() -> int:

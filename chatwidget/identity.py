@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, models, transaction
@@ -85,26 +85,37 @@ def resolve_tokens(raws: list[str]) -> dict[str, WidgetToken]:
     Returns the active ones by raw secret, each with instances of its own.
     """
     hashes = {hash_token(raw): raw for raw in raws if raw and len(raw) <= 128}
-    if not hashes:
-        return {}
-    found = {}
-    # One token is every page view's lookup: compiled once (prepared.py). Order is moot.
-    tokens = (_token_by_hash(*hashes) if len(hashes) == 1 else
-              _tokens_with_contact().filter(key_hash__in=hashes).order_by())
-    for token in tokens:
-        # Expired tokens are refused here, the one lookup every transport resolves through.
-        if datarights.is_live(token):
-            datarights.touch_token(token)
-            found[hashes[token.key_hash]] = token
-    return found
+    # Expired tokens are refused here, the one lookup every transport resolves through.
+    live = [token for token in _tokens_by_hash(list(hashes)) if datarights.is_live(token)]
+    datarights.touch_tokens(live)
+    return {hashes[token.key_hash]: token for token in live}
 
 
 def _tokens_with_contact() -> models.QuerySet[WidgetToken]:
     return WidgetToken.objects.select_related("contact", "contact__widget")
 
 
-_token_by_hash = Prepared(
-    lambda key_hash: _tokens_with_contact().filter(key_hash=key_hash).order_by(), str)
+def _prepared_tokens_by_hash(size: int) -> Prepared[WidgetToken]:
+    return Prepared(lambda *key_hashes: _tokens_with_contact().filter(
+        key_hash__in=key_hashes).order_by(), *[str] * size)
+
+
+# Every page view resolves one token and every socket of a connection storm one of a batch:
+# compiling the select_related query costs several times running it (prepared.py), so each
+# batch is padded to one of a few sizes by repeating a hash (IN ignores the repeats) and
+# each size is compiled once. Order is moot.
+_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
+_TOKENS_BY_HASH = {size: _prepared_tokens_by_hash(size) for size in _BATCH_SIZES}
+
+
+def _tokens_by_hash(key_hashes: list[str]) -> list[WidgetToken]:
+    largest = _BATCH_SIZES[-1]
+    tokens = []
+    for start in range(0, len(key_hashes), largest):
+        chunk = key_hashes[start:start + largest]
+        size = next(size for size in _BATCH_SIZES if size >= len(chunk))
+        tokens += _TOKENS_BY_HASH[size](*chunk, *[chunk[0]] * (size - len(chunk)))
+    return tokens
 
 
 def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:
@@ -472,10 +483,24 @@ def touch(contact: Contact, **seen: str) -> None:
               for name, value in seen.items()}
     now = timezone.now()
     if (all(getattr(contact, name) == value for name, value in fields.items())
-            and now - contact.last_seen_at < LAST_SEEN_RESOLUTION):
+            and not _seen_long_ago(contact, now)):
         return
     Contact.objects.filter(pk=contact.pk).update(last_seen_at=now, **fields)
     contact.last_seen_at = now
     for name, value in fields.items():
         setattr(contact, name, value)
 
+
+def touch_all(contacts: list[Contact]) -> None:
+    """:func:`touch` without page details for contacts whose sockets opened together: the
+    stale ones in one write (a reconnect storm would otherwise queue a write per socket)."""
+    now = timezone.now()
+    stale = [contact for contact in contacts if _seen_long_ago(contact, now)]
+    if stale:
+        Contact.objects.filter(pk__in=[contact.pk for contact in stale]).update(last_seen_at=now)
+        for contact in stale:
+            contact.last_seen_at = now
+
+
+def _seen_long_ago(contact: Contact, now: datetime) -> bool:
+    return now - contact.last_seen_at >= LAST_SEEN_RESOLUTION

@@ -8,9 +8,11 @@ keeps the compiler that turned it into SQL, and on each call runs a copy of that
 on the caller's connection with the real values in their place. Rows become model
 instances exactly as the queryset's own iteration makes them.
 
-Only for querysets whose parameters are plain values (no ``__in`` lists, no subqueries
-whose shape depends on them): if a stand-in does not come out of the compiler exactly once
-(the ORM folded or repeated it), the queryset is simply built and run as usual.
+Only for querysets whose parameters are plain values (no subqueries whose shape depends
+on them; an ``__in`` only of a fixed number of stand-ins, one per value, as
+``identity.resolve_tokens`` pads its batches): if a stand-in does not come out of the
+compiler exactly once (the ORM folded or repeated it), the queryset is simply built and
+run as usual.
 """
 
 from __future__ import annotations

@@ -35,6 +35,30 @@ def test_each_token_resolves_to_its_own_contact_and_widget_in_one_query(widget):
     assert identity.resolve_token("not-a-token") is None
 
 
+@pytest.mark.parametrize("count, queries", [(3, 1), (33, 2)])
+def test_tokens_resolved_together_each_come_back_with_a_contact_of_their_own(
+    widget, count, queries
+):
+    """Batches of any size (padded to a compiled size, or split past the largest)."""
+    issued = [identity.create_anonymous(widget) for _ in range(count - 1)]
+    # A second browser of the first contact: same person, yet instances of its own.
+    issued.append(identity.issue_token(issued[0].token.contact))
+    revoked = identity.create_anonymous(widget)
+    identity.revoke_token(revoked.token, notify=False)
+    raws = [i.raw for i in issued] + [revoked.raw, "not-a-token"]
+
+    with CaptureQueriesContext(connection) as captured:
+        found = identity.resolve_tokens(raws)
+
+    assert len(captured) == queries
+    assert {raw: (t.pk, t.contact.pk, t.contact.widget.app_id) for raw, t in found.items()} == {
+        i.raw: (i.token.pk, i.token.contact_id, widget.app_id) for i in issued}
+    first, second = found[issued[0].raw], found[issued[-1].raw]
+    assert first.contact.pk == second.contact.pk and first.contact is not second.contact
+    # The same raw again resolves again: nothing of the padding carries over.
+    assert identity.resolve_tokens([issued[1].raw]) == {issued[1].raw: issued[1].token}
+
+
 def test_each_contacts_overview_lists_its_own_conversations_with_their_unread(widget, agent):
     alice, bob = (identity.create_anonymous(widget).token.contact for _ in range(2))
     conversation, _ = chat.start_conversation(alice)

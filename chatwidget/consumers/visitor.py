@@ -225,10 +225,10 @@ class VisitorConsumer(ChatWidgetConsumer):
 
 def _resolve_for_sockets(raws: list[str]) -> dict[str, WidgetToken]:
     tokens = identity.resolve_tokens(raws)
+    identity.touch_all([token.contact for token in tokens.values()])
     widgets: dict[int, Widget] = {}
     for token in tokens.values():
         contact = token.contact
-        identity.touch(contact)
         # One widget instance for the burst's sockets, not one each (they only read it).
         contact.widget = widgets.setdefault(contact.widget_id, contact.widget)
     return tokens

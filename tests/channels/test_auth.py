@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import channels.auth
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from chatwidget import identity
 from chatwidget.consumers import VisitorConsumer
 from chatwidget.consumers.base import CloseCode
-from chatwidget.models import Widget
+from chatwidget.models import Contact, Widget
 
 from . import sockets
 from .conftest import new_browser
@@ -72,6 +74,9 @@ async def test_sockets_opening_together_each_get_their_contact_and_a_bad_token_f
     revoked = browsers.pop()
     await sync_to_async(identity.revoke_token)(revoked.token, notify=False)
     tabs = [browsers[0], *browsers]  # the first browser has two tabs
+    # Back after a while (a deploy): each contact is marked seen again.
+    long_ago = timezone.now() - identity.LAST_SEEN_RESOLUTION - timedelta(minutes=5)
+    await sync_to_async(Contact.objects.update)(last_seen_at=long_ago)
 
     opened, code = await asyncio.gather(
         asyncio.gather(*(sockets.visitor(browser.raw) for browser in tabs)),
@@ -80,6 +85,9 @@ async def test_sockets_opening_together_each_get_their_contact_and_a_bad_token_f
 
     assert [tab.ready["contactId"] for tab in opened] == [b.contact.pk for b in tabs]
     assert code == UNAUTHENTICATED
+    seen = await sync_to_async(lambda: {
+        c.pk: c.last_seen_at > long_ago for c in Contact.objects.all()})()
+    assert seen == {b.contact.pk: b is not revoked for b in [*browsers, revoked]}
     await send(opened[0], type="message.send", conversationId=browsers[0].conversation.pk,
                body="from the first tab", clientId="c1")
     assert (await receive(opened[0]))["type"] == "message.ack"
