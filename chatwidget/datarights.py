@@ -94,10 +94,6 @@ def is_live(token: WidgetToken, now: datetime | None = None) -> bool:
                 or contact.external_id is not None or token.last_used_at > used_after)
 
 
-def touch_token(token: WidgetToken, now: datetime | None = None) -> None:
-    touch_tokens([token], now)
-
-
 def touch_tokens(tokens: list[WidgetToken], now: datetime | None = None) -> None:
     """Mark tokens used; the ones due for it in one write (sockets opening together)."""
     now = now or timezone.now()
