@@ -142,7 +142,7 @@ class OpenLoop:
         self.outgoing: dict[str, Outgoing] = {}
         self.buckets: dict[int, Bucket] = {WARMUP: Bucket()}
         self.foreign = 0
-        self.arrivals = 0
+        self.frames_received = 0  # every delivery frame, repeats and strays included
         self._counter = 0
         self._last_ack: dict[int, tuple[int, int]] = {}
 
@@ -208,6 +208,7 @@ class OpenLoop:
 
     def delivered(self, receiver: Receiver, client_id: str | None, body: str | None,
                   now_ns: int) -> None:
+        self.frames_received += 1
         out = self.outgoing.get(client_id or "")
         if out is None:
             self.foreign += 1
@@ -219,7 +220,6 @@ class OpenLoop:
                     stats.duplicated += 1
             return
         receiver.seen.add(client_id)
-        self.arrivals += 1
         # The latency is taken from the time the message itself carries.
         try:
             scheduled_ns = int((body or "").rsplit(" ", 1)[1])
@@ -260,22 +260,26 @@ class OpenLoop:
             await asyncio.sleep(0.02)
         return round(time.monotonic() - started, 3)
 
-
     async def settle(self, max_wait: float, quiet: float) -> float:
         """After the last step: wait for stragglers until nothing arrives for ``quiet`` s.
 
         An overloaded server still works through its backlog after the generator stops;
-        what arrives now was late, not lost. Only what never arrives is lost.
+        what arrives now was late, not lost. Only what never arrives is lost. A receiver
+        that resumes after a resync first gets back much it already holds: that is the
+        server still working, so any delivery frame counts as activity, and no receiver
+        may still be resuming.
         """
         started = time.monotonic()
-        last_count, last_change = self.arrivals, started
+        last_count, last_change = self.frames_received, started
+        receivers = {id(r): r for s in self.senders for r in s.receivers}.values()
         while time.monotonic() - started < max_wait:
             if all(b.complete() for b in self.buckets.values()):
                 break
             await asyncio.sleep(0.1)
-            if self.arrivals != last_count:
-                last_count, last_change = self.arrivals, time.monotonic()
-            elif time.monotonic() - last_change > quiet:
+            if self.frames_received != last_count:
+                last_count, last_change = self.frames_received, time.monotonic()
+            elif (time.monotonic() - last_change > quiet
+                  and not any(r.resuming for r in receivers)):
                 break
         return round(time.monotonic() - started, 3)
 
