@@ -62,11 +62,21 @@ async def _read(ws: ClientConnection, engine: OpenLoop, frames: Frames,
             elif kind == "resync" and receiver is not None:
                 # The server's layer dropped deliveries to this socket: resume as the SDK
                 # does, so what the replay brings counts as late, and only what never
-                # arrives as lost.
-                receiver.resuming = True
-                await ws.send(json.dumps({"type": "resume", "after": data.get("after") or 0}))
+                # arrives as lost. One replay at a time: a resync during one is taken up
+                # when it ends (a new replay per resync would multiply under overload).
+                after = data.get("after") or 0
+                if receiver.resuming:
+                    pending = receiver.resume_again_after
+                    receiver.resume_again_after = after if pending is None else min(pending,
+                                                                                    after)
+                else:
+                    receiver.resuming = True
+                    await ws.send(json.dumps({"type": "resume", "after": after}))
             elif kind == "resume.done" and receiver is not None:
-                if data.get("more"):
+                again, receiver.resume_again_after = receiver.resume_again_after, None
+                if again is not None and again < data["lastId"]:
+                    await ws.send(json.dumps({"type": "resume", "after": again}))
+                elif data.get("more") or again is not None:
                     await ws.send(json.dumps({"type": "resume", "after": data["lastId"]}))
                 else:
                     receiver.resuming = False

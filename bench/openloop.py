@@ -37,6 +37,8 @@ class Receiver:
     # Between a ``resync`` and its ``resume.done``: the replay repeats what the socket
     # already has, and the SDK drops those by id, so they are not duplicates.
     resuming: bool = False
+    # A resync that came while a replay was under way: where the next one must start.
+    resume_again_after: int | None = None
 
 
 @dataclass(eq=False)

@@ -116,7 +116,7 @@ export function upload(path, form, onProgress) {
   });
 }
 
-export const socket = { ws: null, want: false, attempt: 0, timer: null, beat: null, lastFrame: 0, sends: new Map() };
+export const socket = { ws: null, want: false, attempt: 0, timer: null, beat: null, lastFrame: 0, sends: new Map(), resuming: false, again: null };
 
 function socketUrl() {
   const base = state.config.socket;
@@ -138,6 +138,8 @@ export function connect() {
     return;
   }
   socket.ws = ws;
+  socket.resuming = false;
+  socket.again = null;
   setConnection(socket.attempt ? 'reconnecting' : 'connecting');
   ws.onopen = () => {
     socket.lastFrame = Date.now();
@@ -237,11 +239,11 @@ function socketFrame(data) {
     }
   } else if (data.type === 'pong') {
     // A live event lost on the way (a channel-layer restart): fetch it without reconnecting.
-    if (data.lastId > state.lastId) frame({ type: 'resume', after: state.lastId });
+    if (data.lastId > state.lastId) resume(state.lastId);
   } else if (data.type === 'resume.done') {
     socket.attempt = 0;
     state.lastId = Math.max(state.lastId, data.lastId || 0);
-    if (data.more) frame({ type: 'resume', after: state.lastId });
+    resumed(data.more && data.lastId);
     setConnection('open');
     markRead();
   } else if (Object.prototype.hasOwnProperty.call(SERVER_EVENTS, data.type)) {
@@ -261,14 +263,28 @@ export function setConnection(value) {
 // replayed twice are dropped by id (storeMessage). Lost events that are not messages (a
 // close, a read, unread counts) come back with a ping: it carries the conversations' state.
 function resync(p) {
-  const after = typeof p.after === 'number' ? Math.min(p.after, state.lastId) : state.lastId;
-  frame({ type: 'resume', after });
+  resume(typeof p.after === 'number' ? Math.min(p.after, state.lastId) : state.lastId);
   refresh().catch(fail);
+}
+
+// One replay at a time (one per resync would multiply while the server is behind).
+function resume(after) {
+  if (socket.resuming) socket.again = Math.min(socket.again ?? after, after);
+  else socket.resuming = frame({ type: 'resume', after });
+}
+
+function resumed(next) {
+  const again = socket.again;
+  socket.resuming = false;
+  socket.again = null;
+  if (again !== null) resume(again);
+  else if (next) resume(next);
 }
 
 function socketError(payload) {
   const pending = payload.clientId && socket.sends.get(payload.clientId);
   const error = new ChatWidgetError(payload.code || 'error', payload.message || 'Error', { field: payload.field });
+  if (!payload.clientId && socket.resuming) resumed(null);
   if (pending) pending.reject(error);
   else fail(error);
 }

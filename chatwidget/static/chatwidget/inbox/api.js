@@ -155,6 +155,8 @@ export class AgentClient extends EventTarget {
     const base = location.origin.replace(/^http/, 'ws') + this.config.socket;
     const socket = new WebSocket(this.baselined ? `${base}?after=${this.lastId}` : base);
     this.socket = socket;
+    this.resuming = false;
+    this.resumeAgain = null;
     socket.onmessage = (event) => {
       this.lastFrameAt = Date.now();
       let frame;
@@ -192,16 +194,39 @@ export class AgentClient extends EventTarget {
       return;
     }
     if (frame.type === 'pong') {
-      if (frame.lastId > this.lastId) this.send({ type: 'resume', after: this.lastId });
+      if (frame.lastId > this.lastId) this.resume(this.lastId);
       return;
     }
     if (frame.type === 'message.created' && frame.message) {
       this.lastId = Math.max(this.lastId, frame.message.id);
     }
-    if (frame.type === 'resume.done' && frame.more) {
-      this.send({ type: 'resume', after: frame.lastId });
+    if (frame.type === 'resync') {
+      // The server fell behind and may have dropped live events for this socket: replay
+      // the messages from before the gap (docs/protocol.md, resync).
+      const mine = this.lastId || 0;
+      this.resume(typeof frame.after === 'number' ? Math.min(frame.after, mine) : mine);
     }
+    if (frame.type === 'resume.done') this.resumed(frame.more && frame.lastId);
+    // An error frame of no send may be the replay's: never stay stuck waiting for it.
+    if (frame.type === 'error' && !frame.clientId && this.resuming) this.resumed(null);
     this.emit(frame.type, frame);
+  }
+
+  /** One replay at a time: a resync during one is taken up when it ends. A replay per
+   * resync would multiply while the server is behind, each sending again what the others
+   * send. */
+  resume(after) {
+    if (this.resuming) this.resumeAgain = Math.min(this.resumeAgain ?? after, after);
+    else this.resuming = this.send({ type: 'resume', after });
+  }
+
+  /** A replay ended (``next``: where its next page starts, if any) or failed. */
+  resumed(next) {
+    const again = this.resumeAgain;
+    this.resuming = false;
+    this.resumeAgain = null;
+    if (again != null) this.resume(again);
+    else if (next) this.resume(next);
   }
 
   beat() {
