@@ -57,10 +57,11 @@ class VisitorConsumer(ChatWidgetConsumer):
         if self.cross_origin is None:  # unmarked: same-site, or mounted without the validator
             self.cross_origin = not is_site_origin(self.origin)
         # The widget this socket speaks for, when the page named one (app_id) or embeds
-        # one cross-origin (then the default widget unless app_id says otherwise).
-        if self.cross_origin or self.app_id is not None:
-            self.widget = await self.get_embed_widget()
+        # one cross-origin (then the default widget unless app_id says otherwise). A
+        # cross-origin one is checked before the handshake is answered; a same-site page's
+        # comes with its token (authenticate).
         if self.cross_origin:
+            self.widget = await self.get_embed_widget()
             if self.widget is None or not embed_origin_allowed(self.widget, self.origin):
                 # Refused at the handshake: browsers learn nothing, not even a close code.
                 await self.close(code=int(CloseCode.FORBIDDEN))
@@ -94,6 +95,12 @@ class VisitorConsumer(ChatWidgetConsumer):
         token = await self.resolve(raw)
         if self.closing:  # the auth deadline passed while the token was looked up
             return
+        if token is not None and self.app_id is not None and self.widget is None:
+            # The page named its widget: nearly always the token's own, loaded with it, so
+            # a reconnecting page costs no second trip to the database.
+            widget = token.contact.widget
+            self.widget = (widget if widget.app_id == self.app_id
+                           else await self.get_embed_widget())
         if token is None or not self.may_use(token):
             await self.close_with(CloseCode.UNAUTHENTICATED)
             return

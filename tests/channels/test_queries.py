@@ -64,3 +64,37 @@ async def test_a_visitor_message_costs_two_queries_whatever_the_audience(
     small, agents, tabs = counted_queries
     assert len(small) == len(agents) == len(tabs), (small, agents, tabs)
     assert len(small) == 2, small
+
+
+@pytest.fixture
+def widget_lookups(monkeypatch) -> list[str]:
+    """The app_id of every separate widget look-up a visitor socket makes."""
+    looked_up: list[str] = []
+    original = VisitorConsumer.__dict__["get_embed_widget"].func
+
+    def get_embed_widget(self):
+        looked_up.append(self.app_id)
+        return original(self)
+
+    monkeypatch.setattr(VisitorConsumer, "get_embed_widget",
+                        database_sync_to_async(get_embed_widget))
+    return looked_up
+
+
+async def test_a_page_naming_its_own_widget_opens_the_socket_without_a_second_trip(
+        browser, widget_lookups):
+    # The SDK always names its widget (?app_id=): the widget comes with the token.
+    tab = await sockets.visitor(browser.raw, path="/ws/chatwidget/?app_id=default")
+
+    assert tab.ready["contactId"] == browser.contact.pk
+    assert widget_lookups == []
+    await tab.disconnect()
+
+
+async def test_a_page_naming_another_widget_still_has_it_looked_up_and_refused(
+        browser, widget_lookups):
+    code = await sockets.accepted_then_closed("/ws/chatwidget/?app_id=nowhere",
+                                              [{"type": "auth", "token": browser.raw}])
+
+    assert widget_lookups == ["nowhere"]
+    assert code == 4401
