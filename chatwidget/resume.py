@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from . import conf, events
 from .models import Contact, Message
@@ -91,6 +91,27 @@ def last_id_for_agents() -> int:
 def for_contact(contact: Contact, after_id: int, *, limit: int | None = None) -> Replay:
     """Everything the contact's tabs missed: its messages in all its conversations."""
     return _replay(Message.objects.filter(contact=contact), after_id, limit)
+
+
+def for_contacts(asks: list[tuple[int, int]]) -> dict[tuple[int, int], Replay]:
+    """:func:`for_contact` for sockets opening together, by (contact id, after).
+
+    A reconnecting page nearly always holds everything already (it pinged a moment ago),
+    so where ids commit in order one query finds the few contacts with anything newer and
+    only those are replayed. Elsewhere the late window may hold messages below ``after``,
+    and every ask is replayed as :func:`for_contact` would.
+    """
+    behind = {contact_id for contact_id, _ in asks}
+    if asks and ids_commit_in_order():
+        newer = Q()
+        for contact_id, after_id in asks:
+            newer |= Q(contact_id=contact_id, id__gt=after_id)
+        behind = set(Message.objects.filter(newer).order_by()
+                     .values_list("contact_id", flat=True).distinct())
+    return {(contact_id, after_id): (
+        _replay(Message.objects.filter(contact_id=contact_id), after_id, None)
+        if contact_id in behind else Replay(last_id=after_id))
+        for contact_id, after_id in asks}
 
 
 def for_agents(after_id: int, *, widget_ids: list[int] | None = None,

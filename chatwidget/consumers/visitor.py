@@ -115,7 +115,8 @@ class VisitorConsumer(ChatWidgetConsumer):
         await self.send_json({"type": "ready", "contactId": self.contact.pk})
         after = await self.handshake_after()
         if after is not None:
-            await self.replay(await self.load_replay(after))
+            # Sockets opening together ask in one trip (a reconnect storm after a deploy).
+            await self.replay(await _handshake_replays.get((self.contact.pk, after)))
 
     def may_use(self, token: WidgetToken) -> bool:
         if self.app_id is not None and self.widget is None:  # an unknown app_id
@@ -244,3 +245,4 @@ def _resolve_for_sockets(raws: list[str]) -> dict[str, WidgetToken]:
 # Sockets opening together (a deploy, a network blip: every visitor reconnects) resolve
 # their tokens in one query instead of queueing one each on the database thread.
 _handshake_tokens = Batched(_resolve_for_sockets)
+_handshake_replays = Batched(resume.for_contacts)
