@@ -25,7 +25,7 @@ from django.utils.crypto import constant_time_compare
 from . import conf, datarights, events
 from .adapter import get_adapter
 from .models import Contact, Conversation, Message, Widget, WidgetToken
-from .prepared import Prepared
+from .prepared import Prepared, PreparedBatches
 
 logger = logging.getLogger("chatwidget.identity")
 
@@ -95,27 +95,11 @@ def _tokens_with_contact() -> models.QuerySet[WidgetToken]:
     return WidgetToken.objects.select_related("contact", "contact__widget")
 
 
-def _prepared_tokens_by_hash(size: int) -> Prepared[WidgetToken]:
-    return Prepared(lambda *key_hashes: _tokens_with_contact().filter(
-        key_hash__in=key_hashes).order_by(), *[str] * size)
-
-
 # Every page view resolves one token and every socket of a connection storm one of a batch:
-# compiling the select_related query costs several times running it (prepared.py), so each
-# batch is padded to one of a few sizes by repeating a hash (IN ignores the repeats) and
-# each size is compiled once. Order is moot.
-_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
-_TOKENS_BY_HASH = {size: _prepared_tokens_by_hash(size) for size in _BATCH_SIZES}
-
-
-def _tokens_by_hash(key_hashes: list[str]) -> list[WidgetToken]:
-    largest = _BATCH_SIZES[-1]
-    tokens = []
-    for start in range(0, len(key_hashes), largest):
-        chunk = key_hashes[start:start + largest]
-        size = next(size for size in _BATCH_SIZES if size >= len(chunk))
-        tokens += _TOKENS_BY_HASH[size](*chunk, *[chunk[0]] * (size - len(chunk)))
-    return tokens
+# compiling the select_related query costs several times running it (prepared.py). Order
+# is moot.
+_tokens_by_hash = PreparedBatches(
+    lambda *key_hashes: _tokens_with_contact().filter(key_hash__in=key_hashes).order_by(), str)
 
 
 def revoke_token(token: WidgetToken, *, notify: bool = True) -> None:

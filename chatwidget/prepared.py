@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
@@ -99,3 +99,37 @@ class _Runner:
         compiler.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]
         compiler.get_converters = lambda expressions: converters  # type: ignore[method-assign]
         return compiler
+
+
+class PreparedBatches(Generic[M]):
+    """A query over a variable number of items, compiled once per batch size.
+
+    The items are padded to the next of a few sizes by repeating the first (the query must
+    not care, as ``IN`` or an ``OR`` of equal terms does not) and longer lists run in
+    chunks of the largest, so a burst of any size costs a handful of compilations per
+    process. ``build(*items)`` gets one value per item, or a tuple per item when an item
+    has several (``*item_types``).
+    """
+
+    SIZES = (1, 2, 4, 8, 16, 32)
+
+    def __init__(self, build: Callable[..., QuerySet[M]], *item_types: type) -> None:
+        self.width = width = len(item_types)
+
+        def from_flat(*flat: Any) -> QuerySet[M]:
+            if width == 1:
+                return build(*flat)
+            return build(*(tuple(flat[i:i + width]) for i in range(0, len(flat), width)))
+
+        self.by_size = {size: Prepared(from_flat, *item_types * size) for size in self.SIZES}
+
+    def __call__(self, items: Sequence[Any]) -> list[M]:
+        rows: list[M] = []
+        largest = self.SIZES[-1]
+        for start in range(0, len(items), largest):
+            chunk = list(items[start:start + largest])
+            size = next(size for size in self.SIZES if size >= len(chunk))
+            chunk += [chunk[0]] * (size - len(chunk))
+            flat = chunk if self.width == 1 else [value for item in chunk for value in item]
+            rows += self.by_size[size](*flat)
+        return rows

@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 
 from . import conf, events
 from .models import Contact, Message
+from .prepared import PreparedBatches
 
 # Longest plausible time between a message's created_at (taken before its transaction)
 # and its commit, lock waits included; those transactions take milliseconds. Generous: the
@@ -102,16 +103,24 @@ def for_contacts(asks: list[tuple[int, int]]) -> dict[tuple[int, int], Replay]:
     and every ask is replayed as :func:`for_contact` would.
     """
     behind = {contact_id for contact_id, _ in asks}
-    if asks and ids_commit_in_order():
-        newer = Q()
-        for contact_id, after_id in asks:
-            newer |= Q(contact_id=contact_id, id__gt=after_id)
-        behind = set(Message.objects.filter(newer).order_by()
-                     .values_list("contact_id", flat=True).distinct())
+    if ids_commit_in_order():
+        behind = set(_contacts_with_newer(asks))
     return {(contact_id, after_id): (
         _replay(Message.objects.filter(contact_id=contact_id), after_id, None)
         if contact_id in behind else Replay(last_id=after_id))
         for contact_id, after_id in asks}
+
+
+def _newer(*asks: tuple[int, int]) -> QuerySet[Message]:
+    condition = Q()
+    for contact_id, after_id in asks:
+        condition |= Q(contact_id=contact_id, id__gt=after_id)
+    return Message.objects.filter(condition).order_by().values_list(
+        "contact_id", flat=True).distinct()
+
+
+# A burst of handshakes asks this: compiled once per batch size (prepared.py).
+_contacts_with_newer = PreparedBatches(_newer, int, int)
 
 
 def for_agents(after_id: int, *, widget_ids: list[int] | None = None,

@@ -45,3 +45,17 @@ def test_a_burst_that_holds_everything_costs_one_query(widget):
 
     assert all(not replay.payloads and not replay.more for replay in replays.values())
     assert len(queries.captured_queries) == 1, [q["sql"] for q in queries]
+
+
+def test_the_burst_question_is_compiled_once_per_batch_size(widget):
+    asks = []
+    for count in (1, 2, 3):
+        contact, ids = contact_with_messages(widget, count)
+        asks.append((contact.pk, ids[0]))  # each has something newer, but the first
+
+    replays = resume.for_contacts(asks)
+
+    assert [len(replays[ask].payloads) for ask in asks] == [0, 1, 2]
+    # Three asks run as a batch of four; compiled, not the ORM fallback (prepared.py).
+    compiled = resume._contacts_with_newer.by_size[4]._compiled
+    assert compiled and all(entry is not None for entry in compiled.values())
