@@ -141,6 +141,14 @@ def get_widget(app_id: str | None = None) -> Widget:
     return Widget.objects.get(app_id=app_id)
 
 
+def token_widget(token: WidgetToken | None, app_id: str | None) -> Widget | None:
+    """The widget a page names (``app_id``; none names the token's own) when it is the
+    token's, which was loaded with it, fresh: no query. None when it must be looked up."""
+    if token is not None and (not app_id or token.contact.widget.app_id == app_id):
+        return token.contact.widget
+    return None
+
+
 def create_anonymous(widget: Widget) -> IssuedToken:
     with transaction.atomic():
         contact = Contact.objects.create(widget=widget)

@@ -89,7 +89,8 @@ def last_id_for_agents() -> int:
     return Message.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-def for_contact(contact: Contact, after_id: int, *, limit: int | None = None) -> Replay:
+def for_contact(contact: Contact | int, after_id: int, *,
+                limit: int | None = None) -> Replay:
     """Everything the contact's tabs missed: its messages in all its conversations."""
     return _replay(Message.objects.filter(contact=contact), after_id, limit)
 
@@ -102,13 +103,11 @@ def for_contacts(asks: list[tuple[int, int]]) -> dict[tuple[int, int], Replay]:
     only those are replayed. Elsewhere the late window may hold messages below ``after``,
     and every ask is replayed as :func:`for_contact` would.
     """
-    behind = {contact_id for contact_id, _ in asks}
-    if ids_commit_in_order():
-        behind = set(_contacts_with_newer(asks))
-    return {(contact_id, after_id): (
-        _replay(Message.objects.filter(contact_id=contact_id), after_id, None)
-        if contact_id in behind else Replay(last_id=after_id))
-        for contact_id, after_id in asks}
+    behind = (set(_contacts_with_newer(asks)) if ids_commit_in_order()
+              else {contact_id for contact_id, _ in asks})
+    return {(contact_id, after_id): (for_contact(contact_id, after_id)
+                                     if contact_id in behind else Replay(last_id=after_id))
+            for contact_id, after_id in asks}
 
 
 def _newer(*asks: tuple[int, int]) -> QuerySet[Message]:

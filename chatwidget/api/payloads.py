@@ -18,9 +18,14 @@ from ..models import Attachment, Contact, Conversation, Message
 from ..prepared import Prepared
 
 
+def messages_with_senders(queryset: Any) -> Any:
+    """The rows ``events.message_payload`` reads its sender's name from, joined."""
+    return queryset.select_related("contact", "sender_user")
+
+
 def messages_with_relations(queryset: Any) -> Any:
     """What ``events.message_payload`` reads, loaded up front."""
-    return queryset.select_related("contact", "sender_user").prefetch_related("attachments")
+    return messages_with_senders(queryset).prefetch_related("attachments")
 
 
 def message_list(messages: Iterable[Message]) -> list[dict[str, Any]]:
@@ -56,7 +61,7 @@ def last_messages(conversation_ids: Sequence[int],
 
 
 _message_by_id = Prepared(
-    lambda pk: Message.objects.select_related("contact", "sender_user").filter(pk=pk)
+    lambda pk: messages_with_senders(Message.objects.filter(pk=pk))
     .annotate(has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
     .order_by(), int)
 _attachments_of = Prepared(lambda message_id: Attachment.objects.filter(message_id=message_id),

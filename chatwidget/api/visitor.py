@@ -105,9 +105,10 @@ class PingView(VisitorView):
         return Response(self.token_for_bearer(request, data))
 
     def widget(self, app_id: str | None, token: WidgetToken | None) -> Widget:
-        if token is not None and (not app_id or token.contact.widget.app_id == app_id):
-            # Loaded with the token, fresh (its embed origins answer this very response).
-            return token.contact.widget
+        # From the token when it is its own: its embed origins answer this very response.
+        widget = identity.token_widget(token, app_id)
+        if widget is not None:
+            return widget
         try:
             return identity.get_widget(app_id)
         except Widget.DoesNotExist:

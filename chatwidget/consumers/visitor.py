@@ -98,9 +98,8 @@ class VisitorConsumer(ChatWidgetConsumer):
         if token is not None and self.app_id is not None and self.widget is None:
             # The page named its widget: nearly always the token's own, loaded with it, so
             # a reconnecting page costs no second trip to the database.
-            widget = token.contact.widget
-            self.widget = (widget if widget.app_id == self.app_id
-                           else await self.get_embed_widget())
+            self.widget = (identity.token_widget(token, self.app_id)
+                           or await self.get_embed_widget())
         if token is None or not self.may_use(token):
             await self.close_with(CloseCode.UNAUTHENTICATED)
             return
