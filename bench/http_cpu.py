@@ -78,7 +78,8 @@ def _requests(kind: str, data: dict[str, Any], n: int) -> list[tuple[str, dict, 
             for i in data["identities"][:n]]
 
 
-async def measure(app: Any, kind: str, data: dict[str, Any], n: int) -> dict[str, Any]:
+async def measure(app: Any, kind: str, data: dict[str, Any], n: int,
+                  concurrency: int = 1) -> dict[str, Any]:
     from django.db.backends.signals import connection_created
 
     requests = _requests(kind, data, n)
@@ -95,16 +96,24 @@ async def measure(app: Any, kind: str, data: dict[str, Any], n: int) -> dict[str
     # the backend hands it on (chatwidget.backends.sqlite3): count the real ones opened.
     connection_created.connect(count, weak=False, dispatch_uid="bench.http_cpu")
     pooled_before = _pooled_opened()
-    cpu, wall = time.process_time(), time.perf_counter()
-    for path, headers, body in requests:
-        status = await _request(app, path, headers, body)
-        statuses[status] = statuses.get(status, 0) + 1
+    cpu, wall, times = time.process_time(), time.perf_counter(), os.times()
+    pending = iter(requests)
+
+    async def client() -> None:
+        # P3's closed loop: each client sends its next request when the last is answered.
+        for path, headers, body in pending:
+            status = await _request(app, path, headers, body)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    system = os.times().system - times.system
     connection_created.disconnect(dispatch_uid="bench.http_cpu")
     if pooled_before is not None:
         opened = [None] * (_pooled_opened() - pooled_before)
     return {"kind": kind, "requests": len(requests), "statuses": statuses,
             "cpu_ms_per_request": round(1000 * cpu / len(requests), 3),
+            "system_ms_per_request": round(1000 * system / len(requests), 3),
             "wall_ms_per_request": round(1000 * wall / len(requests), 3),
             "connections_per_request": round(len(opened) / len(requests), 2)}
 
@@ -152,6 +161,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--history", type=int, default=0, metavar="N",
                         help="give the pinging visitor's conversation N messages (every "
                              "fifth an agent's), as the full bench's visitors have by P3")
+    parser.add_argument("--concurrency", type=int, default=1, metavar="C",
+                        help="requests in flight at once (P3 keeps 8), each on its own "
+                             "thread as under a server")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record each kind with py-spy into DIR")
     args = parser.parse_args(argv)
@@ -181,7 +193,8 @@ def main(argv: list[str]) -> int:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profiler = Profiler(os.getpid(), args.profile / f"http-cpu-{kind}.txt")
             with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-                results.append(runner.run(measure(application, kind, data, args.requests)))
+                results.append(runner.run(measure(application, kind, data, args.requests,
+                                                      args.concurrency)))
             if profiler is not None:
                 results[-1]["profile"] = profiler.stop()
         bare = results[0]["cpu_ms_per_request"]
@@ -189,7 +202,7 @@ def main(argv: list[str]) -> int:
               "request | statuses |")
         print("|---|---|---|---|---|")
         for r in results:
-            print(f"| {r['kind']} | {r['cpu_ms_per_request']:.3f} | "
+            print(f"| {r['kind']} | {r['cpu_ms_per_request']:.3f} ({r['system_ms_per_request']:.3f} sys) | "
                   f"{bare / r['cpu_ms_per_request']:.2f} | {r['connections_per_request']} | "
                   f"{r['statuses']} |")
         failed = [r["kind"] for r in results if set(r["statuses"]) != {200}]

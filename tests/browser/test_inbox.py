@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -399,6 +400,72 @@ def test_a_list_answered_before_a_live_close_does_not_show_it_open_again(
     bea.get_by_role("button", name="Closed").click()
     row(bea, conversation_id).wait_for()
     assert ada.errors == [] and bea.errors == []
+
+class SocketGap:
+    """An agent socket that can lose its live events as an overloaded server's would:
+    ``reconnect`` drops the connection and holds the next one unanswered; ``resync`` keeps
+    it but drops every frame from the server, then says ``resync`` as the server does when
+    a socket's channel overflowed (docs/protocol.md)."""
+
+    def __init__(self, context: Any, how: str) -> None:
+        self.how, self.open, self.live, self.held = how, True, [], []
+        context.route_web_socket(re.compile(r"/ws/chatwidget/agent/"), self.route)
+
+    def route(self, ws: Any) -> None:
+        if not self.open and self.how == "reconnect":
+            self.held.append(ws)  # answered by nobody: no frame ever comes
+            return
+        server = ws.connect_to_server()
+        server.on_message(lambda frame: ws.send(frame) if self.open else None)
+        self.live.append(ws)
+
+    def start(self, page: Any) -> None:
+        self.open = False
+        if self.how == "reconnect":
+            self.live[-1].close()
+            page.locator(".cw-presence:not(.is-online)").wait_for()
+
+    def end(self) -> None:
+        self.open = True
+        if self.how == "resync":
+            self.live[-1].send(json.dumps({"type": "resync"}))
+        for ws in self.held:
+            ws.close()
+
+
+@pytest.mark.parametrize("how", ["reconnect", "resync"])
+def test_after_a_gap_in_its_socket_an_inbox_shows_what_changed_meanwhile(
+        contexts, site, users, how):
+    """The replay after a gap brings back messages; an assignment and a close made during
+    it must show too (they were live events, lost with the socket's frames)."""
+    first, _ = visitor(contexts)
+    shown = send(first, "Who is on this?")["conversationId"]
+    second, _ = visitor(contexts)
+    other = send(second, "This one will be closed.")["conversationId"]
+    context = contexts(username="bea")
+    gap = SocketGap(context, how)
+    bea = open_inbox(context, f"{INBOX}{shown}/")
+    row(bea, other).wait_for()
+    bea.locator(".cw-thread-assignee", has_text="Unassigned").wait_for()
+
+    gap.start(bea)
+    ada = open_inbox(contexts(username="agent"), f"{INBOX}{shown}/")
+    ada.get_by_role("button", name="Assign to me").click()
+    ada.get_by_role("button", name="Assign to me").wait_for(state="hidden")
+    closing = open_inbox(ada.context, f"{INBOX}{other}/")
+    closing.get_by_role("button", name="Close conversation").click()
+    closing.get_by_role("button", name="Reopen conversation").wait_for()
+    assert site.query(f"SELECT status FROM chatwidget_conversation WHERE id = {other}")[0][
+        "status"] == "closed"
+    assert bea.locator(".cw-thread-assignee", has_text="Unassigned").is_visible()
+
+    gap.end()
+    bea.locator(".cw-presence.is-online").wait_for()
+    bea.locator(".cw-thread-assignee", has_text="Assigned to Ada").wait_for()
+    row(bea, shown).locator(".cw-assignee", has_text="Ada").wait_for()
+    row(bea, other).wait_for(state="detached")  # closed: out of the open conversations
+    assert bea.errors == [] and ada.errors == [] and closing.errors == []
+
 
 CLOSED_NOTE_SHOWN = """() => {
     const note = document.querySelector('chatwidget-root').shadowRoot.querySelector('.cw-closed');

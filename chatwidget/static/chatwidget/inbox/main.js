@@ -4,7 +4,7 @@
  * page's json_script block, never from an inline script.
  */
 
-import { AgentClient } from './api.js';
+import { AgentClient, ApiError } from './api.js';
 import { Composer } from './composer.js';
 import { ContactView } from './contact.js';
 import { contactName, h } from './dom.js';
@@ -13,6 +13,7 @@ import { Store } from './store.js';
 import { ThreadView } from './thread.js';
 
 const PAGE = 30;
+const MAX_PAGE = 200;  // the API's largest page
 
 class Inbox {
   constructor(root, config) {
@@ -95,6 +96,44 @@ class Inbox {
       this.store.changed('list');
     }
     this.updateTitle();
+  }
+
+  /** After a gap in the live events (a reconnect, or the server's ``resync``): the replay
+   * brings back the messages, not a close, an assignment or a read that happened meanwhile,
+   * so the list is read again as far as it was loaded, and the open conversation with it. */
+  async refresh() {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = true;
+    const { store } = this;
+    const token = this.listToken;
+    const since = store.version;
+    const openId = store.openId;
+    try {
+      const limit = Math.min(MAX_PAGE, Math.max(PAGE, store.listed.size));
+      const page = await this.client.conversations({ filter: store.filter, q: store.query, limit });
+      if (token !== this.listToken) return;  // another filter or search was chosen meanwhile
+      const fresh = page.results.some((row) => row.conversationId === openId);
+      const open = openId == null || fresh ? null : await this.client.conversation(openId);
+      store.replaceList(page.results, page.next_cursor, since, open);
+      const row = openId != null && store.conversations.get(openId);
+      if (row) this.loadContact(row.contactId);  // its contact.updated may be among them
+    } catch (error) {
+      // Erased during the gap: its contact.erased event was among the missed ones.
+      if (error instanceof ApiError && error.status === 404 && store.openId === openId) {
+        if (openId != null) window.history.replaceState({}, '', this.config.inbox);
+        store.erase([], [openId]);
+      }
+    } finally {
+      this.refreshing = false;
+      this.updateTitle();
+      if (this.refreshAgain) {
+        this.refreshAgain = false;
+        this.refresh();
+      }
+    }
   }
 
   async loadMore() {
@@ -225,7 +264,10 @@ class Inbox {
       this.presence.textContent = connected ? 'Online' : 'Reconnecting…';
       this.presence.classList.toggle('is-online', connected);
       if (connected) this.client.agents().then((data) => this.setAgents(data), () => {});
+      if (connected && this.wasConnected) this.refresh();
+      this.wasConnected ||= connected;
     });
+    client.on('resync', () => this.refresh());
     client.on('closed', ({ code }) => {
       this.presence.textContent = code === 4403 ? 'Not an agent' : 'Signed out: reload to sign in';
     });

@@ -74,6 +74,23 @@ export class Store {
     this.changed('list');
   }
 
+  /** The list read again after a gap (``open``: the open conversation, when the page does
+   * not hold it). What the page no longer holds has left the filter, and any other row kept
+   * may be stale: only rows changed live since the read started are trusted over it. */
+  replaceList(rows, cursor, since, open) {
+    const kept = new Set(rows.map((row) => row.conversationId));
+    if (this.openId != null) kept.add(this.openId);
+    for (const [id, row] of this.conversations) {
+      if (!kept.has(id) && !(row.liveAt > since)) {
+        this.conversations.delete(id);
+        this.listed.delete(id);
+      }
+    }
+    if (open) this.upsert(open, since);
+    this.addPage(rows, cursor, since);
+    if (this.openId != null) this.changed('thread');
+  }
+
   /** Merges a row; fields changed live after ``since`` (a fetch's start) win over it. */
   upsert(row, since = this.version) {
     const known = this.conversations.get(row.conversationId) || { liveAt: 0 };
