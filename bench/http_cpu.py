@@ -3,7 +3,8 @@
 P3 counts requests per second, which on a shared 2-core machine measures the neighbours
 as much as the server. This drives the same ASGI application (``bench.echo_asgi``: the
 site's middleware, Django's ASGI handler with its thread hops, the app) in this process,
-one request at a time on uvloop as the production server does, and divides the process's
+one request at a time (``--concurrency C``: C at once, as P3's eight clients keep them)
+on uvloop as the production server does, and divides the process's
 CPU time (every thread's) by the number of requests: a figure another process's load
 barely moves. No sockets and no HTTP parsing are involved, so it is the server-side cost
 the app controls; ``--profile`` records the loop with py-spy.
@@ -11,6 +12,7 @@ the app controls; ``--profile`` records the loop with py-spy.
     python -m bench.http_cpu                 # 2000 requests of each kind
     python -m bench.http_cpu --requests 500 --profile
     python -m bench.http_cpu --history 130   # the pinging visitor has 130 messages
+    python -m bench.http_cpu --history 130 --concurrency 8   # as P3 loads the server
 """
 
 from __future__ import annotations
@@ -199,12 +201,12 @@ def main(argv: list[str]) -> int:
                 results[-1]["profile"] = profiler.stop()
         bare = results[0]["cpu_ms_per_request"]
         print("| request | CPU ms per request | bare ÷ this | DB connections opened per "
-              "request | statuses |")
-        print("|---|---|---|---|---|")
+              "request | statuses | of which system ms |")
+        print("|---|---|---|---|---|---|")
         for r in results:
-            print(f"| {r['kind']} | {r['cpu_ms_per_request']:.3f} ({r['system_ms_per_request']:.3f} sys) | "
+            print(f"| {r['kind']} | {r['cpu_ms_per_request']:.3f} | "
                   f"{bare / r['cpu_ms_per_request']:.2f} | {r['connections_per_request']} | "
-                  f"{r['statuses']} |")
+                  f"{r['statuses']} | {r['system_ms_per_request']:.3f} |")
         failed = [r["kind"] for r in results if set(r["statuses"]) != {200}]
         if failed:
             print(f"Not every request answered 200: {', '.join(failed)}", file=sys.stderr)
