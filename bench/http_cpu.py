@@ -69,11 +69,13 @@ def _requests(kind: str, data: dict[str, Any], n: int) -> list[tuple[str, dict, 
         return [("/bench/bare/", {}, b"{}")] * n
     if kind in ("bare-sync", "bare-drf"):
         return [(f"/bench/{kind}/", {}, b"{}")] * n
+    secret = secrets.token_hex(16)
     if kind == "ping":
+        # A returning browser: the widget cookie, and the CSRF cookie its last ping set.
         token = data["visitors"][0]["token"]
         body = json.dumps({"app_id": data["widget"]["app_id"]}).encode()
-        return [("/chatwidget/api/ping/", {"Cookie": f"chatwidget={token}"}, body)] * n
-    secret = secrets.token_hex(16)
+        return [("/chatwidget/api/ping/",
+                 {"Cookie": f"chatwidget={token}; csrftoken={secret}"}, body)] * n
     return [("/chatwidget/api/identify/",
              {"Cookie": f"chatwidget={i['token']}; csrftoken={secret}", "X-CSRFToken": secret},
              json.dumps({"external_id": i["external_id"], "user_hash": i["user_hash"]}).encode())

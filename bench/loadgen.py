@@ -220,6 +220,9 @@ def _http_request(job: dict[str, Any], worker: int, pool: list[dict[str, Any]]
     if kind == "ping":
         token = job["tokens"][worker % len(job["tokens"])]
         headers["Cookie"] = f"{job['cookie_name']}={token}"
+        if job.get("csrf_secret"):
+            # A returning browser: its earlier page views' pings set the CSRF cookie.
+            headers["Cookie"] += f"; {job['csrf_cookie_name']}={job['csrf_secret']}"
         return job["path"], headers, json.dumps({"app_id": job.get("app_id")}).encode()
     if kind == "identify":
         if not pool:

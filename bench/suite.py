@@ -372,12 +372,11 @@ class Run:
                 "cookie_name": "chatwidget", "app_id": data["widget"]["app_id"]}
         out["http_bare"] = self.measured(name, "P3 bare view", site.pid,
             {**http, "kind": "bare"})
+        csrf = {"csrf_cookie_name": "csrftoken", "csrf_secret": secrets.token_hex(16)}
         for kind, job in (
             ("ping", {"path": PING_PATH,
-                      "tokens": [v["token"] for v in visitors[: p.http_concurrency]]}),
-            ("identify", {"path": IDENTIFY_PATH, "identities": data["identities"],
-                          "csrf_cookie_name": "csrftoken",
-                          "csrf_secret": secrets.token_hex(16)}),
+                      "tokens": [v["token"] for v in visitors[: p.http_concurrency]], **csrf}),
+            ("identify", {"path": IDENTIFY_PATH, "identities": data["identities"], **csrf}),
         ):
             profiler = self._start_profiler(f"{name}-{kind}", site.pid)
             out[f"http_{kind}"] = self.measured(name, f"P3 {kind}", site.pid,

@@ -11,13 +11,19 @@ Django's cache (``CHATWIDGET["CACHE"]``): shared by every worker when that cache
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Hashable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 from . import conf
 
@@ -63,8 +69,39 @@ class SlidingWindow:
 frames = SlidingWindow()
 
 
+# Backends one instance of which may serve every thread: LocMemCache locks its storage, and
+# RedisCache's client keeps a redis-py connection pool, which is thread-safe.
+SHAREABLE = (LocMemCache, RedisCache)
+_shared: dict[str, Any] = {}
+_shared_lock = threading.Lock()
+
+
 def cache() -> Any:
-    return caches[conf.get("CACHE")]
+    """``CHATWIDGET["CACHE"]``, one instance per process where the backend allows it.
+
+    Django's ``caches`` gives each thread its own instance, and under ASGI each request and
+    each socket (it is context-local). A ``RedisCache`` instance owns its connection pool,
+    so every socket and every request opened a Redis connection of its own, held for the
+    socket's life: Redis's ``maxclients`` would cap a site's open widgets. Other backends
+    keep Django's instance per context.
+    """
+    alias = conf.get("CACHE")
+    try:
+        store = _shared[alias]
+    except KeyError:
+        with _shared_lock:
+            if alias not in _shared:
+                backend = import_string(caches.settings[alias]["BACKEND"])
+                _shared[alias] = (caches.create_connection(alias)
+                                  if issubclass(backend, SHAREABLE) else None)
+            store = _shared[alias]
+    return store if store is not None else caches[alias]
+
+
+@receiver(setting_changed)
+def _forget_shared(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"CACHES", "CHATWIDGET"}:
+        _shared.clear()
 
 
 def cache_key(scope: str, owner: tuple[str, Any] | str) -> str:
@@ -93,9 +130,9 @@ def unavailable(key: str, error: Exception) -> None:
     logger.warning("chatwidget: rate-limit cache unavailable (%r), allowing %s", error, key)
 
 
-def hit(key: str, limit: int, window: float) -> float | None:
+def hit(key: str, limit: int, window: float, store: Any = None) -> float | None:
     """Count one hit in the shared cache; None when allowed, else seconds to wait."""
-    store = cache()
+    store = cache() if store is None else store
     try:
         history, wait = apply(store.get(key, []), time.time(), limit, window)
         if wait is None:
@@ -107,14 +144,18 @@ def hit(key: str, limit: int, window: float) -> float | None:
 
 
 async def ahit(key: str, limit: int, window: float) -> float | None:
-    """:func:`hit` for consumers, through Django's async cache API.
+    """:func:`hit` for consumers.
 
     A process-local cache does no I/O: it is read in place, sparing every message frame
-    a hop to the thread the database calls queue on.
+    a hop to another thread. A shared Redis client reads and writes in one hop to a pool
+    thread, not two to the thread the database calls queue on (Django's async cache API
+    hops there once per call). Any other backend goes through that API.
     """
     store = cache()
     if isinstance(store, LocMemCache):
-        return hit(key, limit, window)
+        return hit(key, limit, window, store)
+    if isinstance(store, SHAREABLE):
+        return await sync_to_async(hit, thread_sensitive=False)(key, limit, window, store)
     try:
         history, wait = apply(await store.aget(key, []), time.time(), limit, window)
         if wait is None:

@@ -14,12 +14,21 @@ import time
 
 import psycopg
 import pytest
-from websockets.exceptions import ConnectionClosed
 
 from tests.servers import manage, start_asgi_server, start_postgres
 
-from .browser import Browser, Socket
-from .concurrency import all_at_once, counts, user_hash, workers
+from .browser import Browser
+from .concurrency import (
+    VISITOR,
+    WAIT,
+    all_at_once,
+    counts,
+    send_and_hear,
+    send_over_socket,
+    user_hash,
+    visitor_with_conversation,
+    workers,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -27,13 +36,9 @@ MAX_CONNECTIONS = 12
 # Two workers x 4 = 8, leaving 4 for manage.py and the test's own connections: the
 # budget docs/deploy.md asks for (workers x max_size <= max_connections - headroom).
 POOL_SIZE = 4
-# A request may wait its turn for a connection (that is the point); on a loaded machine
-# the wait must not be mistaken for a refusal, so both sides wait long.
-WAIT = 60
 PINGS = 24
 IDENTIFIES = 8
 SOCKETS = 6
-VISITOR = "/ws/chatwidget/"
 
 
 @pytest.fixture(scope="module")
@@ -62,54 +67,6 @@ def budget_workers(budget_site):
     finally:
         for server in started:
             server.stop()
-
-
-def visitor_with_conversation(server) -> tuple[Browser, int]:
-    browser = Browser()
-    status, ping = browser.post(server.url, "/chatwidget/api/ping/")
-    assert status == 200, ping
-    status, created = browser.post(server.url, "/chatwidget/api/conversations/", {})
-    assert status == 201, created
-    return browser, created["conversation"]["conversationId"]
-
-
-async def send_and_hear(socket: Socket, conversation_id: int, body: str, *,
-                        ready: bool = True) -> str:
-    """Send one message (first waiting for ``ready``); "delivered" once the tab hears it."""
-    if ready:
-        frame = await socket.receive(WAIT)
-        if frame["type"] != "ready":
-            return f"not ready: {frame}"
-    await socket.send(type="message.send", conversationId=conversation_id, body=body,
-                      clientId=body)
-    while True:
-        frame = await socket.receive(WAIT)
-        if frame["type"] == "error":
-            return f"error: {frame}"
-        if frame["type"] == "message.ack":
-            # Closing before the tab hears its own message would race the server's send
-            # of it (an error logged on its own account, not this test's subject).
-            await socket.receive_message(frame["message"]["id"], WAIT)
-            return "delivered"
-
-
-def send_over_socket(browser: Browser, server, conversation_id: int, body: str) -> str:
-    """A tab opens its socket and sends one message; how that went, as one word or why not."""
-
-    async def run() -> str:
-        try:
-            socket = await browser.socket(server.ws_url, VISITOR, origin=server.url,
-                                          timeout=WAIT)
-        except Exception as error:  # a refused handshake (HTTP 500) is an answer here
-            return f"handshake failed: {error!r}"
-        try:
-            return await send_and_hear(socket, conversation_id, body)
-        except ConnectionClosed as closed:
-            return f"socket closed: {closed!r}"
-        finally:
-            await socket.close()
-
-    return asyncio.run(run())
 
 
 def test_more_requests_and_sockets_than_postgres_accepts_all_succeed(
@@ -148,6 +105,43 @@ def test_more_requests_and_sockets_than_postgres_accepts_all_succeed(
                   "Message.objects.filter(body__startswith='burst-').count()") == [1, SOCKETS]
     for server in budget_workers:
         assert "OperationalError" not in server.log(), server.log()
+
+
+# ---------------------------------------------------------------- Redis connections
+
+BURST = 8
+
+
+def redis_connections_accepted(redis) -> int:
+    import redis as redis_py
+
+    with redis_py.Redis.from_url(redis.url) as client:
+        return client.info("stats")["total_connections_received"]
+
+
+def test_sockets_and_requests_reuse_their_workers_redis_connections(budget_workers, redis):
+    """Each socket and each request used to count its rate limit over a Redis connection of
+    its own (Django's cache instances are per context under ASGI), so Redis's
+    ``maxclients`` capped the open widgets. A second burst like the first must find every
+    connection it needs already open."""
+    tabs = [visitor_with_conversation(server) for server in workers(budget_workers, BURST)]
+
+    def burst(n: int) -> list:
+        return all_at_once([
+            *[(lambda server=server: Browser().post(server.url, "/chatwidget/api/ping/",
+                                                    timeout=WAIT)[0])
+              for server in workers(budget_workers, BURST)],
+            *[(lambda browser=browser, server=server, conversation_id=conversation_id, i=i:
+               send_over_socket(browser, server, conversation_id, f"redis-{n}-{i}"))
+              for i, ((browser, conversation_id), server)
+              in enumerate(zip(tabs, workers(budget_workers, BURST), strict=True))],
+        ])
+
+    assert burst(1) == [200] * BURST + ["delivered"] * BURST
+    before = redis_connections_accepted(redis)
+    assert burst(2) == [200] * BURST + ["delivered"] * BURST
+    # This test's own second INFO connection is one.
+    assert redis_connections_accepted(redis) - before <= 1
 
 
 # ---------------------------------------------------------------- the pool runs dry

@@ -13,12 +13,8 @@ from websockets.exceptions import InvalidStatus
 from tests.servers import start_asgi_server
 
 from .browser import Browser
-from .test_two_workers import (
-    VISITOR,
-    send_message,
-    tab_on_a_and_inbox_on_b,
-    visitor_with_conversation,
-)
+from .concurrency import visitor_with_conversation
+from .test_two_workers import VISITOR, send_message, tab_on_a_and_inbox_on_b
 
 
 async def resumed_ids(socket, after: int) -> set[int]:

@@ -8,20 +8,10 @@ from __future__ import annotations
 import asyncio
 
 from .browser import Browser, Socket
+from .concurrency import visitor_with_conversation
 
 VISITOR = "/ws/chatwidget/"
 AGENT = "/ws/chatwidget/agent/"
-
-
-def visitor_with_conversation(server) -> tuple[Browser, int]:
-    """A browser that pinged worker ``server`` and started a conversation there."""
-    browser = Browser()
-    status, ping = browser.post(server.url, "/chatwidget/api/ping/")
-    assert status == 200, ping
-    assert "chatwidget" in browser.cookies and "csrftoken" in browser.cookies
-    status, created = browser.post(server.url, "/chatwidget/api/conversations/", {})
-    assert status == 201, created
-    return browser, created["conversation"]["conversationId"]
 
 
 async def tab_on_a_and_inbox_on_b(servers, site) -> tuple[Browser, int, Socket, Socket]:
