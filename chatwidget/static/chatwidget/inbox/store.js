@@ -68,20 +68,20 @@ export class Store {
     for (const row of rows) {
       const merged = this.upsert(row, since);
       // The server filtered the page; a live change since then may have taken a row out.
-      if (merged.liveAt <= since || this.matches(merged)) this.listed.add(row.conversationId);
+      if (!this.movedSince(merged, since) || this.matches(merged)) this.listed.add(row.conversationId);
     }
     this.cursor = cursor;
     this.changed('list');
   }
 
   /** The list read again after a gap (``open``: the open conversation, when the page does
-   * not hold it). What the page no longer holds has left the filter, and any other row kept
-   * may be stale: only rows changed live since the read started are trusted over it. */
+   * not hold it). A row the page no longer holds has left the filter, unless a live change
+   * since the read started moved it; any other row kept would be stale. */
   replaceList(rows, cursor, since, open) {
     const kept = new Set(rows.map((row) => row.conversationId));
     if (this.openId != null) kept.add(this.openId);
     for (const [id, row] of this.conversations) {
-      if (!kept.has(id) && !(row.liveAt > since)) {
+      if (!kept.has(id) && !this.movedSince(row, since)) {
         this.conversations.delete(id);
         this.listed.delete(id);
       }
@@ -91,11 +91,21 @@ export class Store {
     if (this.openId != null) this.changed('thread');
   }
 
-  /** Merges a row; fields changed live after ``since`` (a fetch's start) win over it. */
+  /** Whether a live change after ``since`` set what decides the filters a row is in. */
+  movedSince(row, since) {
+    return (row.live.status || 0) > since || (row.live.assigneeId || 0) > since;
+  }
+
+  /** Merges a row; each field a live change set after ``since`` (a fetch's start) keeps
+   * its live value, and every other field takes the row's: a replayed message must not
+   * keep a stale status or assignee from a read made after it. */
   upsert(row, since = this.version) {
-    const known = this.conversations.get(row.conversationId) || { liveAt: 0 };
-    const merged = known.liveAt > since ? { ...known, ...row, ...known } : { ...known, ...row };
-    if (!row.assignee && row.assigneeId !== known.assigneeId) merged.assignee = this.agentRef(row.assigneeId);
+    const known = this.conversations.get(row.conversationId) || { live: {} };
+    const merged = { ...known, ...row, live: row.live || known.live };
+    for (const [field, at] of Object.entries(known.live)) {
+      if (at > since && field in known) merged[field] = known[field];
+    }
+    if (!row.assignee && merged.assigneeId !== known.assigneeId) merged.assignee = this.agentRef(merged.assigneeId);
     this.conversations.set(row.conversationId, merged);
     return merged;
   }
@@ -108,7 +118,12 @@ export class Store {
 
   /** A live change: update the row and decide whether the current list shows it. */
   live(row) {
-    const merged = this.upsert({ ...row, liveAt: ++this.version });
+    const at = ++this.version;
+    const known = this.conversations.get(row.conversationId);
+    const live = { ...(known ? known.live : {}) };
+    for (const field of Object.keys(row)) live[field] = at;
+    if ('assigneeId' in row) live.assignee = at;
+    const merged = this.upsert({ ...row, live }, at);
     const id = merged.conversationId;
     // Searches are server-side; a live row joins a search only if it already matched.
     if (this.matches(merged) && !this.query) this.listed.add(id);
