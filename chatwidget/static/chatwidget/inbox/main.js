@@ -120,6 +120,12 @@ class Inbox {
       store.replaceList(page.results, page.next_cursor, since, open);
       const row = openId != null && store.conversations.get(openId);
       if (row) this.loadContact(row.contactId);  // its contact.updated may be among them
+      // A socket that dropped before its baseline resumes from none, and notes are never
+      // replayed: the open thread reads what came after what it holds; the others read
+      // their newest page again when next opened.
+      for (const [id, thread] of store.threads) if (id !== openId) thread.loaded = false;
+      if (row) await this.topUp(openId);
+      this.markRead();
     } catch (error) {
       // Erased during the gap: its contact.erased event was among the missed ones.
       if (error instanceof ApiError && error.status === 404 && store.openId === openId) {
@@ -134,6 +140,23 @@ class Inbox {
         this.refresh();
       }
     }
+  }
+
+  /** Messages after the newest a thread holds, and its notes, de-duplicated by id. */
+  async topUp(id) {
+    const { store } = this;
+    const thread = store.thread(id);
+    if (!thread.loaded) return;
+    const notes = this.client.notes(id, { limit: 200 }).catch(() => ({ results: [] }));
+    let after = store.newestContactMessageId(id);
+    for (;;) {
+      const page = await this.client.messages(id, { after, limit: MAX_PAGE });
+      store.addItems(id, page.results);
+      if (!page.has_more || !page.results.length) break;
+      after = page.results.at(-1).id;
+    }
+    store.addItems(id, (await notes).results.map((n) => ({ ...n, private: true })));
+    if (id === store.openId) store.changed('thread');
   }
 
   async loadMore() {
