@@ -55,8 +55,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="only the P1 chat ladder (no S0/S1, storm, HTTP or widget): "
                              "a short run to measure a change of the message path")
     parser.add_argument("--profile", action="store_true",
-                        help="record the server with py-spy during the chat ladder, ping "
-                             "and identify "
+                        help="record the server with py-spy during the chat ladder, ping, "
+                             "identify and the S2 and S1 storms "
                              "(needs `pip install py-spy`)")
     parser.add_argument("--only-http", action="store_true",
                         help="run only P3 (bare view, ping, identify): about 30 s per "

@@ -314,7 +314,8 @@ def _ratios_and_goals(results: dict[str, Any]) -> list[str]:
 
 
 PROFILED = (("profile", "the chat ladder"), ("profile_ping", "P3 ping"),
-            ("profile_identify", "P3 identify"))
+            ("profile_identify", "P3 identify"), ("profile_storm", "P2 S2 storm"),
+            ("profile_s1_storm", "P2 S1 storm"))
 
 
 def _profile(results: dict[str, Any]) -> list[str]:

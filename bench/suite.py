@@ -352,13 +352,19 @@ class Run:
              "rate": p.baseline_rate, "duration": p.baseline_s, "warmup": p.step_warmup,
              "drain": p.drain_s, "tag": f"{self.tag}-s1-{name}"})
         out.update(self.chat_ladder(name, site, base, data))
+        profiler = self._start_profiler(f"{name}-storm", site.pid)
         out["storm"] = self.measured(name, "P2 S2 storm", site.pid,
             {**base, **self.storm(), "url": f"{site.ws_url}{VISITOR_PATH}", "ready": "ready",
              "cookies": [f"chatwidget={v['token']}" for v in visitors[: p.storm_sockets]]})
+        if profiler is not None:
+            out["profile_storm"] = self.phase(name, "profile storm", profiler.stop)
         # S1 after S2, so S2's memory figure starts from the same heap as before; S1's
         # sockets reuse what S2's freed, which is why the report gives no KB for S1.
+        profiler = self._start_profiler(f"{name}-s1-storm", site.pid)
         out["s1_storm"] = self.measured(name, "P2 S1 storm", site.pid,
             {**base, **self.storm(), "url": echo})
+        if profiler is not None:
+            out["profile_s1_storm"] = self.phase(name, "profile S1 storm", profiler.stop)
         return out
 
     def measure_http(self, config: Config, site: Site, base: dict[str, Any],
