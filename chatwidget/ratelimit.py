@@ -130,9 +130,9 @@ def unavailable(key: str, error: Exception) -> None:
     logger.warning("chatwidget: rate-limit cache unavailable (%r), allowing %s", error, key)
 
 
-def hit(key: str, limit: int, window: float, store: Any = None) -> float | None:
+def hit(key: str, limit: int, window: float) -> float | None:
     """Count one hit in the shared cache; None when allowed, else seconds to wait."""
-    store = cache() if store is None else store
+    store = cache()
     try:
         history, wait = apply(store.get(key, []), time.time(), limit, window)
         if wait is None:
@@ -153,9 +153,9 @@ async def ahit(key: str, limit: int, window: float) -> float | None:
     """
     store = cache()
     if isinstance(store, LocMemCache):
-        return hit(key, limit, window, store)
+        return hit(key, limit, window)
     if isinstance(store, SHAREABLE):
-        return await sync_to_async(hit, thread_sensitive=False)(key, limit, window, store)
+        return await sync_to_async(hit, thread_sensitive=False)(key, limit, window)
     try:
         history, wait = apply(await store.aget(key, []), time.time(), limit, window)
         if wait is None:

@@ -129,8 +129,7 @@ class Inbox {
     } catch (error) {
       // Erased during the gap: its contact.erased event was among the missed ones.
       if (error instanceof ApiError && error.status === 404 && store.openId === openId) {
-        if (openId != null) window.history.replaceState({}, '', this.config.inbox);
-        store.erase([], [openId]);
+        this.erased([], [openId]);
       }
     } finally {
       this.refreshing = false;
@@ -140,6 +139,14 @@ class Inbox {
         this.refresh();
       }
     }
+  }
+
+  /** Contacts erased (data rights): nothing of them stays on screen. */
+  erased(contactIds, conversationIds) {
+    // The deep link of an erased conversation must not survive a reload.
+    if (conversationIds.includes(this.store.openId)) window.history.replaceState({}, '', this.config.inbox);
+    this.store.erase(contactIds, conversationIds);
+    this.updateTitle();
   }
 
   /** Messages after the newest a thread holds, and its notes, de-duplicated by id. */
@@ -323,12 +330,7 @@ class Inbox {
       store.changed('list');
       store.changed('contact');
     });
-    client.on('contact.erased', ({ contactIds, conversationIds }) => {
-      // The deep link of an erased conversation must not survive a reload.
-      if (conversationIds.includes(store.openId)) window.history.replaceState({}, '', this.config.inbox);
-      store.erase(contactIds, conversationIds);
-      this.updateTitle();
-    });
+    client.on('contact.erased', ({ contactIds, conversationIds }) => this.erased(contactIds, conversationIds));
     client.on('agent.presence', (frame) => {
       const known = store.agents.get(frame.agentId);
       if (known) known.online = frame.online;
