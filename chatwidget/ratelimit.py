@@ -4,13 +4,19 @@ Socket frames other than messages (typing, read, ping...) and the abuse strikes 
 in process memory: they guard one server against one flood. Messages are one budget per
 sender (contact or agent) whether they come over a socket or REST, so they are counted in
 Django's cache (``CHATWIDGET["CACHE"]``): shared by every worker when that cache is
-(Redis), per worker otherwise. The stored format is DRF's ``SimpleRateThrottle`` history
-(a list of timestamps, newest first), which the REST throttle reads and writes too.
+(Redis), per worker otherwise. The REST throttles count there too, through :func:`hit`.
+
+Every window is DRF's ``SimpleRateThrottle``'s: at most ``limit`` hits in any ``window``
+seconds. On Redis it is a sorted set of hit times, checked and spent in one script, so
+hits arriving at once from several tabs, threads or workers cannot all pass on one read;
+elsewhere a list of timestamps (newest first) read and written back, as DRF stores it.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -102,6 +108,7 @@ def cache() -> Any:
 def _forget_shared(*, setting: str, **kwargs: Any) -> None:
     if setting in {"CACHES", "CHATWIDGET"}:
         _shared.clear()
+        _scripts.clear()
 
 
 def cache_key(scope: str, owner: tuple[str, Any] | str) -> str:
@@ -130,10 +137,52 @@ def unavailable(key: str, error: Exception) -> None:
     logger.warning("chatwidget: rate-limit cache unavailable (%r), allowing %s", error, key)
 
 
+# KEYS[1]: the window; ARGV: now, window (seconds), limit, a member unique to this hit.
+# A key left in the list format (written before this script) is started afresh.
+SLIDING_WINDOW = """
+local key = KEYS[1]
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if redis.call('TYPE', key).ok ~= 'zset' then redis.call('DEL', key) end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tostring(math.max((tonumber(oldest[2]) or now) + window - now, 0))
+end
+redis.call('ZADD', key, now, ARGV[4])
+redis.call('PEXPIRE', key, math.ceil(window * 1000))
+return false
+"""
+_scripts: dict[str, Any] = {}
+# Sorted-set members must differ even for hits of the same instant on different workers.
+_hit_ids = itertools.count()
+_process_id = secrets.token_hex(6)
+
+
+def _redis_hit(store: RedisCache, key: str, limit: int, window: float) -> float | None:
+    """One round trip, atomic: ``apply``'s rule as a Redis script.
+
+    Django's cache API would take two (read, then write back), and between them a hit
+    of another tab or worker reads the same history and passes too.
+    """
+    alias = conf.get("CACHE")
+    script = _scripts.get(alias)
+    if script is None:
+        # Django builds a redis-py client per cache call; one per process is enough (its
+        # connection pool is thread-safe). The primary, as Django's writes use.
+        client = store._cache.get_client(write=True)
+        script = _scripts[alias] = client.register_script(SLIDING_WINDOW)
+    now = time.time()
+    wait = script(keys=[store.make_and_validate_key(key)],
+                  args=[repr(now), window, limit, f"{now!r}:{_process_id}:{next(_hit_ids)}"])
+    return None if wait is None else float(wait)
+
+
 def hit(key: str, limit: int, window: float) -> float | None:
     """Count one hit in the shared cache; None when allowed, else seconds to wait."""
     store = cache()
     try:
+        if isinstance(store, RedisCache):
+            return _redis_hit(store, key, limit, window)
         history, wait = apply(store.get(key, []), time.time(), limit, window)
         if wait is None:
             store.set(key, history, window)
@@ -147,9 +196,9 @@ async def ahit(key: str, limit: int, window: float) -> float | None:
     """:func:`hit` for consumers.
 
     A process-local cache does no I/O: it is read in place, sparing every message frame
-    a hop to another thread. A shared Redis client reads and writes in one hop to a pool
-    thread, not two to the thread the database calls queue on (Django's async cache API
-    hops there once per call). Any other backend goes through that API.
+    a hop to another thread. Redis runs the window's script in one hop to a pool thread,
+    not two to the thread the database calls queue on (Django's async cache API hops
+    there once per call). Any other backend goes through that API.
     """
     store = cache()
     if isinstance(store, LocMemCache):

@@ -1,10 +1,11 @@
-"""REST throttles: DRF's own classes, counting in ``CHATWIDGET["CACHE"]``.
+"""REST throttles: DRF's classes, counting through ``chatwidget.ratelimit``.
 
 Rates come from ``CHATWIDGET["THROTTLE_RATES"]`` (never the project's ``REST_FRAMEWORK``,
 like everything else in this API), keyed per client IP (DRF's ``get_ident``, which honours
-``REST_FRAMEWORK["NUM_PROXIES"]``) and per contact. Messages share one budget with the
-socket (``chatwidget.ratelimit``); uploads have a byte quota. A refusal is DRF's
-``Throttled``: 429, the JSON error shape and ``Retry-After``.
+``REST_FRAMEWORK["NUM_PROXIES"]``) and per contact. Every window is counted by
+``ratelimit.hit`` in ``CHATWIDGET["CACHE"]``, the sockets' counter (on Redis one atomic
+round trip); messages share one budget with the socket; uploads have a byte quota. A
+refusal is DRF's ``Throttled``: 429, the JSON error shape and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -55,15 +56,19 @@ class ChatWidgetThrottle(SimpleRateThrottle):
         return ratelimit.cache_key(self.scope, owner) if owner else None
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        try:
-            return super().allow_request(request, view)
-        except Exception as error:  # the cache is down: fail open, as ratelimit.hit does
-            ratelimit.unavailable(self.scope, error)
+        # DRF's window, counted where the sockets count theirs (and failing open as they do
+        # when the cache is down), instead of DRF's read-then-write of the history.
+        self._wait = None
+        if self.rate is None:
             return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self._wait = ratelimit.hit(self.key, self.num_requests, self.duration)
+        return self._wait is None
 
     def wait(self) -> float | None:
-        wait = super().wait()
-        return math.ceil(wait) if wait is not None else None
+        return math.ceil(self._wait) if self._wait else None
 
 
 def throttles(name: str) -> list[type[ChatWidgetThrottle]]:
@@ -95,16 +100,6 @@ class MessageThrottle(ChatWidgetThrottle):
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         owner = rate_owner(request) if request.method in self.methods else None
         return ratelimit.message_key(owner) if owner else None
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        self._wait = ratelimit.hit(self.key, self.num_requests, self.duration)
-        return self._wait is None
-
-    def wait(self) -> float | None:
-        return math.ceil(self._wait) if self._wait else None
 
 
 class MessageIPThrottle(ChatWidgetThrottle):
@@ -161,6 +156,3 @@ class UploadQuotaThrottle(ChatWidgetThrottle):
             return False
         self.cache.set(self.key, [(now, size), *history], self.duration)
         return True
-
-    def wait(self) -> float | None:
-        return math.ceil(self._wait) if self._wait else None
