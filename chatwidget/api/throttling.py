@@ -68,7 +68,8 @@ class ChatWidgetThrottle(SimpleRateThrottle):
         return self._wait is None
 
     def wait(self) -> float | None:
-        return math.ceil(self._wait) if self._wait else None
+        # Whole seconds, and never 0: a refusal always tells the client when to come back.
+        return max(1, math.ceil(self._wait)) if self._wait is not None else None
 
 
 def throttles(name: str) -> list[type[ChatWidgetThrottle]]:
