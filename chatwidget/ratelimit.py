@@ -138,7 +138,9 @@ def unavailable(key: str, error: Exception) -> None:
 
 
 # KEYS[1]: the window; ARGV: now, window (seconds), limit, a member unique to this hit.
-# A key left in the list format (written before this script) is started afresh.
+# A key left in the list format (written before this script) is started afresh. Each hit
+# brings its caller's clock: a hit timed a moment before the oldest one it meets (another
+# thread's or worker's, arrived first) is told to wait at most the window.
 SLIDING_WINDOW = """
 local key = KEYS[1]
 local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -146,7 +148,7 @@ if redis.call('TYPE', key).ok ~= 'zset' then redis.call('DEL', key) end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 if redis.call('ZCARD', key) >= limit then
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return tostring(math.max((tonumber(oldest[2]) or now) + window - now, 0))
+  return tostring(math.min(math.max((tonumber(oldest[2]) or now) + window - now, 0), window))
 end
 redis.call('ZADD', key, now, ARGV[4])
 redis.call('PEXPIRE', key, math.ceil(window * 1000))
