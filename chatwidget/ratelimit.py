@@ -154,7 +154,8 @@ redis.call('ZADD', key, now, ARGV[4])
 redis.call('PEXPIRE', key, math.ceil(window * 1000))
 return false
 """
-_scripts: dict[str, Any] = {}
+# The script, bound to a shared RedisCache instance's client (cleared with ``_shared``).
+_scripts: dict[RedisCache, Any] = {}
 # Sorted-set members must differ even for hits of the same instant on different workers.
 _hit_ids = itertools.count()
 _process_id = secrets.token_hex(6)
@@ -166,13 +167,12 @@ def _redis_hit(store: RedisCache, key: str, limit: int, window: float) -> float 
     Django's cache API would take two (read, then write back), and between them a hit
     of another tab or worker reads the same history and passes too.
     """
-    alias = conf.get("CACHE")
-    script = _scripts.get(alias)
+    script = _scripts.get(store)
     if script is None:
         # Django builds a redis-py client per cache call; one per process is enough (its
         # connection pool is thread-safe). The primary, as Django's writes use.
         client = store._cache.get_client(write=True)
-        script = _scripts[alias] = client.register_script(SLIDING_WINDOW)
+        script = _scripts[store] = client.register_script(SLIDING_WINDOW)
     now = time.time()
     wait = script(keys=[store.make_and_validate_key(key)],
                   args=[repr(now), window, limit, f"{now!r}:{_process_id}:{next(_hit_ids)}"])
